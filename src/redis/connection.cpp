@@ -1,0 +1,231 @@
+#include "redis/connection.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+#include "resque/errors.hpp"
+
+namespace resque::detail {
+extern const std::span<const std::pair<std::string_view, std::string_view>> kEmbeddedScripts;
+}
+
+namespace resque::redis {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+    return tv;
+}
+
+struct ReplyDeleter {
+    void operator()(void* reply) const noexcept { freeReplyObject(reply); }
+};
+using OwnedReply = std::unique_ptr<void, ReplyDeleter>;
+
+Reply convert(const redisReply* raw) {
+    Reply out;
+    switch (raw->type) {
+        case REDIS_REPLY_NIL: out.type = Reply::Type::kNil; break;
+        case REDIS_REPLY_INTEGER:
+            out.type = Reply::Type::kInteger;
+            out.integer = raw->integer;
+            break;
+        case REDIS_REPLY_STATUS:
+            out.type = Reply::Type::kStatus;
+            out.str.assign(raw->str, raw->len);
+            break;
+        case REDIS_REPLY_ARRAY:
+            out.type = Reply::Type::kArray;
+            out.elements.reserve(raw->elements);
+            for (size_t i = 0; i < raw->elements; ++i) {
+                out.elements.push_back(convert(raw->element[i]));
+            }
+            break;
+        default:  // strings, and anything textual hiredis 0.14 knows
+            out.type = Reply::Type::kString;
+            out.str.assign(raw->str, raw->len);
+            break;
+    }
+    return out;
+}
+
+bool is_error(const redisReply* raw) { return raw->type == REDIS_REPLY_ERROR; }
+
+}  // namespace
+
+void Connection::ContextDeleter::operator()(redisContext* context) const noexcept {
+    redisFree(context);
+}
+
+Connection::Connection(RedisOptions options) : options_(std::move(options)) {}
+Connection::~Connection() = default;
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+
+void Connection::disconnect() noexcept {
+    context_.reset();
+    script_shas_.clear();
+}
+
+redisContext* Connection::release_context() noexcept {
+    script_shas_.clear();
+    return context_.release();
+}
+
+void Connection::ensure_connected() {
+    if (!context_) connect();
+}
+
+void Connection::connect() {
+    timeval tv = to_timeval(options_.connect_timeout);
+    redisContext* raw = options_.unix_path.empty()
+                            ? redisConnectWithTimeout(options_.host.c_str(), options_.port, tv)
+                            : redisConnectUnixWithTimeout(options_.unix_path.c_str(), tv);
+    std::unique_ptr<redisContext, ContextDeleter> context(raw);
+    if (!context) throw ConnectionError("cannot allocate a Redis connection");
+    if (context->err) {
+        throw ConnectionError("cannot connect to Redis at " + options_.describe() + ": " +
+                              context->errstr);
+    }
+    redisSetTimeout(context.get(), to_timeval(options_.command_timeout));
+    context_ = std::move(context);
+    script_shas_.clear();
+    try {
+        if (!options_.password.empty()) {
+            if (options_.username.empty()) {
+                command({"AUTH", options_.password});
+            } else {
+                command({"AUTH", options_.username, options_.password});
+            }
+        }
+        if (options_.db != 0) command({"SELECT", std::to_string(options_.db)});
+    } catch (const ReplyError& error) {
+        context_.reset();
+        throw ConnectionError("Redis at " + options_.describe() + " refused the connection: " +
+                              error.what());
+    }
+}
+
+void Connection::fail_io(std::string_view what) {
+    std::string detail = context_ ? context_->errstr : "not connected";
+    bool timed_out = context_ && context_->err == REDIS_ERR_IO &&
+                     (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT);
+    context_.reset();
+    std::string message = std::string(what) + " failed on " + options_.describe() + ": " +
+                          (detail.empty() ? "connection lost" : detail);
+    if (timed_out) throw TimeoutError(message + " (timeout)");
+    throw ConnectionError(message);
+}
+
+Reply Connection::read_reply(std::string_view what) {
+    void* raw = nullptr;
+    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) fail_io(what);
+    OwnedReply owned(raw);
+    auto* reply = static_cast<redisReply*>(raw);
+    if (is_error(reply)) throw ReplyError(std::string(reply->str, reply->len));
+    return convert(reply);
+}
+
+Reply Connection::command(std::span<const std::string_view> argv) {
+    ensure_connected();
+    std::vector<const char*> ptrs;
+    std::vector<size_t> lens;
+    ptrs.reserve(argv.size());
+    lens.reserve(argv.size());
+    for (auto arg : argv) {
+        ptrs.push_back(arg.data());
+        lens.push_back(arg.size());
+    }
+    std::string_view name = argv.empty() ? "command" : argv.front();
+    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
+                               lens.data()) != REDIS_OK) {
+        fail_io(name);
+    }
+    return read_reply(name);
+}
+
+Reply Connection::command(std::initializer_list<std::string_view> argv) {
+    return command(std::span<const std::string_view>(argv.begin(), argv.size()));
+}
+
+Reply Connection::command(const Command& argv) {
+    std::vector<std::string_view> views(argv.begin(), argv.end());
+    return command(std::span<const std::string_view>(views));
+}
+
+std::vector<Reply> Connection::pipeline(std::span<const Command> commands) {
+    ensure_connected();
+    std::vector<const char*> ptrs;
+    std::vector<size_t> lens;
+    for (const auto& argv : commands) {
+        ptrs.clear();
+        lens.clear();
+        for (const auto& arg : argv) {
+            ptrs.push_back(arg.data());
+            lens.push_back(arg.size());
+        }
+        if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
+                                   lens.data()) != REDIS_OK) {
+            fail_io("pipeline");
+        }
+    }
+    std::vector<Reply> replies;
+    replies.reserve(commands.size());
+    std::optional<ReplyError> first_error;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        try {
+            replies.push_back(read_reply("pipeline"));
+        } catch (const ReplyError& error) {
+            if (!first_error) first_error = error;
+            replies.emplace_back();
+        }
+    }
+    if (first_error) throw *first_error;
+    return replies;
+}
+
+std::string_view embedded_script(std::string_view name) {
+    for (const auto& [file, text] : resque::detail::kEmbeddedScripts) {
+        if (file == name) return text;
+    }
+    throw std::logic_error("no embedded Lua script named " + std::string(name));
+}
+
+std::string_view Connection::load_script(std::string_view name) {
+    auto found = script_shas_.find(std::string(name));
+    if (found != script_shas_.end()) return found->second;
+    auto sha = command({"SCRIPT", "LOAD", embedded_script(name)}).as_string();
+    return script_shas_.emplace(std::string(name), sha).first->second;
+}
+
+Reply Connection::eval(std::string_view name, std::span<const std::string> keys,
+                       std::span<const std::string> args) {
+    ensure_connected();
+    for (int attempt = 0;; ++attempt) {
+        std::vector<std::string_view> argv{"EVALSHA", load_script(name)};
+        std::string nkeys = std::to_string(keys.size());
+        argv.push_back(nkeys);
+        argv.insert(argv.end(), keys.begin(), keys.end());
+        argv.insert(argv.end(), args.begin(), args.end());
+        try {
+            return command(std::span<const std::string_view>(argv));
+        } catch (const ReplyError& error) {
+            // A restarted or flushed server forgets loaded scripts: load again, once.
+            bool noscript = std::string_view(error.what()).substr(0, 8) == "NOSCRIPT";
+            if (!noscript || attempt > 0) throw;
+            script_shas_.erase(std::string(name));
+        }
+    }
+}
+
+void Connection::set_read_timeout(std::optional<std::chrono::milliseconds> timeout) {
+    if (!context_) return;
+    redisSetTimeout(context_.get(), to_timeval(timeout.value_or(options_.command_timeout)));
+}
+
+}  // namespace resque::redis

@@ -1,0 +1,34 @@
+#include "redis/keys.hpp"
+
+namespace resque::redis {
+
+Keys::Keys(std::string key_namespace) : ns_(std::move(key_namespace)), prefix_(ns_ + ":") {}
+
+std::string Keys::key(std::string_view suffix) const {
+    std::string out;
+    out.reserve(prefix_.size() + suffix.size());
+    out.append(prefix_).append(suffix);
+    return out;
+}
+
+std::string Keys::queue(std::string_view name) const {
+    return key("queue:").append(name);
+}
+
+std::string Keys::worker(std::string_view id) const { return key("worker:").append(id); }
+
+std::string Keys::worker_started(std::string_view id) const {
+    return worker(id).append(":started");
+}
+
+std::string Keys::stat(std::string_view name) const { return key("stat:").append(name); }
+
+std::string Keys::stat(std::string_view name, std::string_view worker_id) const {
+    return stat(name).append(":").append(worker_id);
+}
+
+std::string Keys::queue_failed(std::string_view queue) const {
+    return key(queue).append("_failed");
+}
+
+}  // namespace resque::redis

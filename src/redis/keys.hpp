@@ -1,0 +1,49 @@
+#pragma once
+
+// Every Redis key resque-cpp touches is built here, so the layout in
+// docs/redis-layout.md has exactly one implementation. Names follow Resque 3.0
+// (../shared/PROTOCOL.md section 2.2); keys of our own carry a `cpp:` segment.
+
+#include <string>
+#include <string_view>
+
+namespace resque::redis {
+
+class Keys {
+   public:
+    explicit Keys(std::string key_namespace);
+
+    [[nodiscard]] const std::string& ns() const noexcept { return ns_; }
+    /// `<ns>:` followed by `suffix`: any key by its un-namespaced name.
+    [[nodiscard]] std::string key(std::string_view suffix) const;
+
+    [[nodiscard]] std::string queues() const { return key("queues"); }
+    [[nodiscard]] std::string queue(std::string_view name) const;
+    /// The prefix of every queue key, `<ns>:queue:`.
+    [[nodiscard]] std::string queue_prefix() const { return key("queue:"); }
+    [[nodiscard]] std::string workers() const { return key("workers"); }
+    [[nodiscard]] std::string worker(std::string_view id) const;
+    [[nodiscard]] std::string worker_started(std::string_view id) const;
+    [[nodiscard]] std::string heartbeats() const { return key("workers:heartbeat"); }
+    [[nodiscard]] std::string prune_lock() const {
+        return key("pruning_dead_workers_in_progress");
+    }
+    [[nodiscard]] std::string pause_all() const { return key("pause-all-workers"); }
+    [[nodiscard]] std::string stat(std::string_view name) const;
+    [[nodiscard]] std::string stat(std::string_view name, std::string_view worker_id) const;
+    [[nodiscard]] std::string failed() const { return key("failed"); }
+    [[nodiscard]] std::string failed_queues() const { return key("failed_queues"); }
+    /// Our in-flight hash: worker id -> `<token>\n<queue>\n<payload>` (exact bytes).
+    [[nodiscard]] std::string inflight() const { return key("cpp:inflight"); }
+    /// RedisMultiQueue failure list for `queue`: `<ns>:<queue>_failed`.
+    [[nodiscard]] std::string queue_failed(std::string_view queue) const;
+    /// A failure list by the name Resque's failure API uses for it: `failed` (the
+    /// Failure::Redis list) or a `<queue>_failed` member of `failed_queues`.
+    [[nodiscard]] std::string failure_list(std::string_view name) const { return key(name); }
+
+   private:
+    std::string ns_;
+    std::string prefix_;  // ns_ + ":"
+};
+
+}  // namespace resque::redis

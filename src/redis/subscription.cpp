@@ -1,0 +1,102 @@
+#include "redis/subscription.hpp"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "log.hpp"
+#include "redis/connection.hpp"
+#include "resque/errors.hpp"
+
+namespace resque::redis {
+namespace {
+
+// PSUBSCRIBE patterns treat * ? [ ] \ specially; a namespace may contain them.
+std::string escape_pattern(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+bool has_list_events(std::string_view flags) {
+    bool keyspace = flags.find('K') != std::string_view::npos;
+    bool lists = flags.find('l') != std::string_view::npos || flags.find('A') != std::string_view::npos;
+    return keyspace && lists;
+}
+
+// Makes sure the server publishes keyspace events for lists and sets.
+bool enable_notifications(Connection& connection) {
+    try {
+        auto reply = connection.command({"CONFIG", "GET", "notify-keyspace-events"});
+        std::string flags = reply.as_strings().size() == 2 ? reply.as_strings()[1] : "";
+        bool sets = flags.find('s') != std::string::npos || flags.find('A') != std::string::npos;
+        if (has_list_events(flags) && sets) return true;
+        connection.command({"CONFIG", "SET", "notify-keyspace-events", flags + "Kls"});
+        return true;
+    } catch (const ReplyError& error) {
+        log::worker()->warn(
+            "keyspace notifications unavailable ({}); idle workers will poll instead",
+            error.what());
+        return false;
+    }
+}
+
+}  // namespace
+
+void Subscription::ContextDeleter::operator()(redisContext* context) const noexcept {
+    redisFree(context);
+}
+
+Subscription::Subscription(const RedisOptions& options, int wake_fd) : wake_fd_(wake_fd) {
+    Connection setup(options);
+    enabled_ = enable_notifications(setup);
+    if (!enabled_) return;
+
+    // Subscribe on the connection that already did AUTH and SELECT, then take it over.
+    std::string db = std::to_string(options.db);
+    std::string prefix = "__keyspace@" + db + "__:" + options.key_namespace + ":";
+    queues_channel_ = prefix + "queues";
+    std::string pattern = escape_pattern(prefix + "queue:") + "*";
+    setup.command({"PSUBSCRIBE", pattern});
+    setup.command({"SUBSCRIBE", queues_channel_});
+    context_.reset(setup.release_context());
+}
+
+Subscription::~Subscription() = default;
+
+bool Subscription::drain() {
+    if (redisBufferRead(context_.get()) != REDIS_OK) {
+        context_.reset();
+        throw ConnectionError("keyspace notification subscription dropped");
+    }
+    bool queues_changed = false;
+    for (;;) {
+        void* raw = nullptr;
+        if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) {
+            context_.reset();
+            throw ConnectionError("keyspace notification subscription: protocol error");
+        }
+        if (raw == nullptr) break;
+        auto* reply = static_cast<redisReply*>(raw);
+        // A message is [message, channel, event] or [pmessage, pattern, channel, event].
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
+            std::string_view(reply->element[1]->str, reply->element[1]->len) == queues_channel_) {
+            queues_changed = true;
+        }
+        freeReplyObject(raw);
+    }
+    return queues_changed;
+}
+
+bool Subscription::wait(std::chrono::milliseconds timeout) {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {context_ ? context_->fd : -1, POLLIN, 0}};
+    int n = ::poll(fds, context_ ? 2 : 1, static_cast<int>(timeout.count()));
+    if (n <= 0) return false;
+    if (context_ && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) return drain();
+    return false;
+}
+
+}  // namespace resque::redis

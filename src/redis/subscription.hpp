@@ -1,0 +1,50 @@
+#pragma once
+
+// Wake-ups for idle workers without polling: a connection subscribed to Redis keyspace
+// notifications for the namespace's queue keys. Any client's RPUSH/LPUSH to a queue
+// (Ruby, node-resque, redis-cli) produces a notification, so enqueuers need no
+// cooperation. One subscription per worker process; notifications only wake the
+// worker, which then reserves atomically (a notification is never taken as a job).
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "resque/redis_options.hpp"
+
+struct redisContext;
+
+namespace resque::redis {
+
+class Subscription {
+   public:
+    /// Connects and subscribes. If the server's `notify-keyspace-events` lacks list
+    /// events it tries `CONFIG SET` to add `Kl`; if that is refused, `enabled()` is false
+    /// and callers fall back to polling. Throws ConnectionError if Redis is unreachable.
+    Subscription(const RedisOptions& options, int wake_fd);
+    ~Subscription();
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+
+    /// Whether notifications will arrive (false: the server refused CONFIG SET).
+    [[nodiscard]] bool enabled() const noexcept { return enabled_; }
+
+    /// Waits until a queue changed, `wake_fd` became readable, or `timeout` passed.
+    /// Drains pending notifications. Returns true if a queue-set change (SADD/SREM on
+    /// `<ns>:queues`) was seen, so glob expansions can be refreshed. Throws
+    /// ConnectionError if the subscription dropped (the caller re-creates it).
+    bool wait(std::chrono::milliseconds timeout);
+
+   private:
+    struct ContextDeleter {
+        void operator()(redisContext* context) const noexcept;
+    };
+    bool drain();
+
+    std::unique_ptr<redisContext, ContextDeleter> context_;
+    int wake_fd_;
+    bool enabled_ = false;
+    std::string queues_channel_;
+};
+
+}  // namespace resque::redis

@@ -1,0 +1,31 @@
+#pragma once
+
+// Turning a reserved job into its settlement: decode, find the handler, run it with the
+// perform hooks, and describe whatever happened (return, throw, unknown class, bad
+// payload) as a Settlement with a Resque failure record. Nothing thrown by a job
+// escapes.
+
+#include <string>
+
+#include "resque/handler.hpp"
+#include "resque/hooks.hpp"
+#include "resque/worker.hpp"
+#include "worker/reservation.hpp"
+
+namespace resque::worker {
+
+struct PerformContext {
+    const HandlerRegistry& handlers;
+    const Hooks& hooks;
+    const std::string& worker_id;
+};
+
+/// Performs `job` and returns how it ended (kDone or kFailed).
+Settlement perform(const PerformContext& context, const Reservation& job);
+
+/// A failure record for `job` with the given exception class and message.
+std::string make_failure(const Reservation& job, const std::string& worker_id,
+                         const std::string& exception, const std::string& error,
+                         const std::vector<std::string>& backtrace = {});
+
+}  // namespace resque::worker

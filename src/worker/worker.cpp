@@ -1,0 +1,316 @@
+#include "worker/worker.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "log.hpp"
+#include "redis/connection.hpp"
+#include "redis/keys.hpp"
+#include "redis/subscription.hpp"
+#include "resque/errors.hpp"
+#include "worker/outage.hpp"
+#include "worker/perform.hpp"
+#include "worker/queue_list.hpp"
+#include "worker/registry.hpp"
+#include "worker/reservation.hpp"
+
+namespace resque::worker {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kBadQueueQuarantine = std::chrono::seconds(60);
+
+std::string hostname_or_default(const std::string& configured) {
+    return configured.empty() ? local_hostname() : configured;
+}
+
+}  // namespace
+
+struct Worker::State {
+    State(const RedisOptions& redis_options, const WorkerOptions& opts,
+          const HandlerRegistry& handler_registry, const Hooks& hook_set, Control& ctl,
+          TitleSetter title_setter)
+        : redis_options(redis_options),
+          options(opts),
+          handlers(handler_registry),
+          hooks(hook_set),
+          control(ctl),
+          title(std::move(title_setter)),
+          queue_list(opts.queues),
+          keys(redis_options.key_namespace),
+          hostname(hostname_or_default(opts.hostname)),
+          id(make_worker_id(hostname, queue_list.id_part())),
+          redis(redis_options),
+          reserver(keys, id, opts.failure_backend),
+          outage(ctl, opts.shutdown_grace, "worker " + id) {}
+
+    const RedisOptions& redis_options;
+    WorkerOptions options;
+    const HandlerRegistry& handlers;
+    const Hooks& hooks;
+    Control& control;
+    TitleSetter title;
+    QueueList queue_list;
+    redis::Keys keys;
+    std::string hostname;
+    std::string id;
+    redis::Connection redis;
+    Reserver reserver;
+    Outage outage;
+    std::unique_ptr<redis::Subscription> subscription;
+    std::vector<std::string> known_queues;
+    bool refresh_queues = true;
+    std::map<std::string, SteadyClock::time_point> bad_queues;
+    bool paused_seen = false;
+
+    std::mutex running_mutex;  // guards running (read by the watchdog thread)
+    std::optional<Reservation> running;
+
+    void set_title(const std::string& text) {
+        if (title) title(text);
+    }
+    PruneRules prune_rules() const {
+        return {hostname, options.prune_after, options.recovery, id};
+    }
+    void startup();
+    std::vector<std::string> current_queues();
+    void wait_for_work();
+    bool ensure_subscription();
+    Settlement run_job(const Reservation& job);
+    void note_pause_change();
+    std::string loop();
+    void heartbeat_loop(std::stop_token stop);
+    void watchdog_loop(std::stop_token stop);
+    void give_up_job_after_grace(const Reservation& job);
+};
+
+void Worker::State::startup() {
+    prune_dead_workers(redis, keys, prune_rules());
+    register_worker(redis, keys, id);
+    heartbeat(redis, keys, id);
+    ensure_subscription();
+}
+
+bool Worker::State::ensure_subscription() {
+    if (subscription) return false;
+    subscription = std::make_unique<redis::Subscription>(redis_options, control.wake_fd());
+    refresh_queues = true;
+    return true;
+}
+
+std::vector<std::string> Worker::State::current_queues() {
+    std::vector<std::string> queues;
+    if (!queue_list.dynamic()) {
+        queues = queue_list.literal();
+    } else {
+        if (refresh_queues) {
+            known_queues = redis.command({"SMEMBERS", keys.queues()}).as_strings();
+            refresh_queues = false;
+        }
+        queues = queue_list.expand(known_queues);
+    }
+    auto now = SteadyClock::now();
+    std::erase_if(queues, [&](const std::string& name) {
+        auto bad = bad_queues.find(name);
+        return bad != bad_queues.end() && now - bad->second < kBadQueueQuarantine;
+    });
+    return queues;
+}
+
+void Worker::State::wait_for_work() {
+    try {
+        // A subscription made just now may have missed a push: look again first.
+        if (ensure_subscription()) return;
+        if (subscription->enabled()) {
+            if (subscription->wait(options.idle_poll)) refresh_queues = true;
+        } else {
+            pollfd fd{control.wake_fd(), POLLIN, 0};
+            ::poll(&fd, 1, static_cast<int>(options.idle_poll.count()));
+            refresh_queues = true;
+        }
+    } catch (const RedisError& error) {
+        subscription.reset();
+        outage.failed(error.what());
+        outage.backoff();
+    }
+    control.drain();
+    // The safety-net timeout also re-reads the queue set, in case a notification about
+    // it was lost while reconnecting.
+    refresh_queues = refresh_queues || !subscription;
+}
+
+Settlement Worker::State::run_job(const Reservation& job) {
+    {
+        std::lock_guard lock(running_mutex);
+        running = job;
+    }
+    set_title("Processing " + job.queue + " since " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count()));
+    Settlement outcome = perform({handlers, hooks, id}, job);
+    {
+        std::lock_guard lock(running_mutex);
+        running.reset();
+    }
+    return outcome;
+}
+
+void Worker::State::note_pause_change() {
+    bool paused = control.paused();
+    if (paused == paused_seen) return;
+    paused_seen = paused;
+    hooks.run_worker(paused ? Hooks::WorkerEvent::kBeforePause : Hooks::WorkerEvent::kAfterPause,
+                     id);
+    log::worker()->info("{} worker={}", paused ? "paused" : "resumed", id);
+    set_title(paused ? "Paused" : "Waiting for " + queue_list.id_part());
+}
+
+std::string Worker::State::loop() {
+    Settlement pending;
+    bool was_working = false;
+    bool shutdown_seen = false;
+    for (;;) {
+        note_pause_change();
+        if (control.stopping() && !shutdown_seen) {
+            shutdown_seen = true;
+            hooks.run_worker(Hooks::WorkerEvent::kShutdown, id);
+        }
+        bool want = !control.stopping() && !control.paused();
+        TakeResult result = outage.retry(redis, [&] {
+            auto queues = want ? current_queues() : std::vector<std::string>{};
+            return reserver.take(redis, pending, want && !queues.empty(), queues);
+        });
+        if (result.settlement_lost) {
+            log::worker()->warn("job outcome not recorded: the job was recovered elsewhere "
+                                "while it ran queue={} worker={}", pending.queue, id);
+        }
+        pending = Settlement{};
+        switch (result.kind) {
+            case TakeResult::Kind::kJob:
+                was_working = true;
+                pending = run_job(result.job);
+                continue;
+            case TakeResult::Kind::kWrongType:
+                bad_queues[result.bad_queue] = SteadyClock::now();
+                log::worker()->warn("queue key is not a list; skipping it for 60 s queue={} "
+                                    "key={}", result.bad_queue, keys.queue(result.bad_queue));
+                continue;
+            case TakeResult::Kind::kPaused:
+                set_title("Paused");
+                wait_for_work();
+                continue;
+            default: break;
+        }
+        if (control.stopping()) return control.stop_now() ? "stop requested" : "quit requested";
+        if (want && was_working) {
+            was_working = false;
+            hooks.run_worker(Hooks::WorkerEvent::kQueueEmpty, id);
+        }
+        if (want && options.until_empty) return "queues empty";
+        if (want) set_title("Waiting for " + queue_list.id_part());
+        wait_for_work();
+    }
+}
+
+void Worker::State::heartbeat_loop(std::stop_token stop) {
+    redis::Connection beat_redis(redis_options);
+    Outage beat_outage(control, options.shutdown_grace, "heartbeat " + id);
+    std::mutex mutex;  // only for the condition variable's wait
+    std::condition_variable_any wake;
+    while (!stop.stop_requested()) {
+        try {
+            heartbeat(beat_redis, keys, id);
+            prune_dead_workers(beat_redis, keys, prune_rules());
+            beat_outage.succeeded();
+        } catch (const RedisError& error) {
+            beat_outage.failed(error.what());
+        }
+        std::unique_lock lock(mutex);
+        wake.wait_for(lock, stop, options.heartbeat_interval, [] { return false; });
+    }
+}
+
+void Worker::State::give_up_job_after_grace(const Reservation& job) {
+    // Limitation: a C++ handler running in this process cannot be interrupted; after the
+    // grace period its job is requeued and the whole process exits, ending the handler.
+    log::worker()->warn("job did not finish within the shutdown grace; requeueing it and "
+                        "exiting queue={} worker={} grace_ms={}", job.queue, id,
+                        options.shutdown_grace.count());
+    try {
+        redis::Connection own(redis_options);
+        Reserver settle(keys, id, options.failure_backend);
+        settle.take(own, Settlement{Settlement::Kind::kRequeue, job.token, job.queue, {}}, false,
+                    {});
+        unregister_worker(own, keys, id);
+    } catch (const std::exception& error) {
+        log::worker()->error("could not requeue job at shutdown: {}; pruning will recover it "
+                             "queue={} worker={}", error.what(), job.queue, id);
+    }
+    hooks.run_worker(Hooks::WorkerEvent::kStop, id);
+    std::_Exit(3);
+}
+
+void Worker::State::watchdog_loop(std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!control.stop_now()) continue;
+        if (SteadyClock::now() - control.stop_requested_at() < options.shutdown_grace) continue;
+        std::optional<Reservation> job;
+        {
+            std::lock_guard lock(running_mutex);
+            job = running;
+        }
+        if (job) give_up_job_after_grace(*job);
+    }
+}
+
+Worker::Worker(const RedisOptions& redis, const WorkerOptions& options,
+               const HandlerRegistry& handlers, const Hooks& hooks, Control& control,
+               TitleSetter title)
+    : state_(std::make_unique<State>(redis, options, handlers, hooks, control,
+                                     std::move(title))) {}
+
+Worker::~Worker() = default;
+
+std::string Worker::run() {
+    State& s = *state_;
+    s.set_title("Starting");
+    s.outage.retry(s.redis, [&] {
+        s.startup();
+        return 0;
+    });
+    log::worker()->info("worker started worker={} queues={} pid={}", s.id, s.queue_list.id_part(),
+                        ::getpid());
+    s.hooks.run_worker(Hooks::WorkerEvent::kStart, s.id);
+
+    std::string reason;
+    {
+        std::jthread beat([&](std::stop_token stop) { s.heartbeat_loop(stop); });
+        std::jthread watchdog([&](std::stop_token stop) { s.watchdog_loop(stop); });
+        try {
+            reason = s.loop();
+        } catch (const Outage::GaveUp& error) {
+            reason = error.what();
+        }
+    }
+    try {
+        s.outage.retry(s.redis, [&] {
+            unregister_worker(s.redis, s.keys, s.id);
+            return 0;
+        });
+    } catch (const Outage::GaveUp& error) {
+        log::worker()->error("could not unregister: {} worker={}", error.what(), s.id);
+    }
+    s.hooks.run_worker(Hooks::WorkerEvent::kStop, s.id);
+    log::worker()->info("worker stopped worker={} reason=\"{}\"", s.id, reason);
+    return s.id;
+}
+
+}  // namespace resque::worker

@@ -1,0 +1,180 @@
+// Finding dead workers and settling their jobs exactly once (FC-01, FC-08), and the
+// atomic reservation that makes it possible.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "redis/connection.hpp"
+#include "redis/keys.hpp"
+#include "redis_server.hpp"
+#include "resque/worker.hpp"
+#include "worker/registry.hpp"
+#include "worker/reservation.hpp"
+#include "worker_fixture.hpp"
+
+namespace resque::test {
+namespace {
+
+class Recovery : public ::testing::Test {
+   protected:
+    RedisServer server;
+    redis::Keys keys{"resque"};
+
+    std::string cmd(const std::vector<std::string>& argv) { return server.command(argv); }
+    std::string redis_iso(long long seconds_ago) {
+        auto now = std::stoll(cmd({"TIME"}).substr(0, cmd({"TIME"}).find('\n')));
+        std::time_t t = static_cast<std::time_t>(now - seconds_ago);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+        return buf;
+    }
+    // A worker that took `payload` from `queue` with our reservation and then died.
+    void dead_cpp_worker(const std::string& id, const std::string& queue,
+                         const std::string& payload) {
+        cmd({"SADD", "resque:workers", id});
+        cmd({"HSET", "resque:cpp:inflight", id, "7\n" + queue + "\n" + payload});
+        cmd({"SET", "resque:worker:" + id,
+             R"({"queue":")" + queue + R"(","run_at":"2026-12-03T12:00:00Z","payload":)" +
+                 payload + "}"});
+    }
+};
+
+TEST_F(Recovery, JobOfWorkerWhosePidIsGoneIsRequeuedAtHeadOfItsQueue) {
+    std::string host = worker::local_hostname();
+    std::string dead = host + ":999999:q";
+    cmd({"RPUSH", "resque:queue:q", R"({"class":"Echo","args":["next"]})"});
+    dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[10]})");
+
+    int pruned = prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue);
+    EXPECT_EQ(pruned, 1);
+    EXPECT_EQ(cmd({"LINDEX", "resque:queue:q", "0"}), R"({"class":"SleepJob","args":[10]})");
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "2");
+    EXPECT_EQ(cmd({"SISMEMBER", "resque:workers", dead}), "0");
+    EXPECT_EQ(cmd({"EXISTS", "resque:worker:" + dead}), "0");
+    EXPECT_EQ(cmd({"HLEN", "resque:cpp:inflight"}), "0");
+    EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "0");
+}
+
+TEST_F(Recovery, FailPolicyRecordsOneDirtyExitFailureInsteadOfRequeueing) {
+    std::string dead = worker::local_hostname() + ":999998:q";
+    dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[10]})");
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kFail), 1);
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "0");
+    auto record = nlohmann::json::parse(cmd({"LINDEX", "resque:failed", "0"}));
+    EXPECT_EQ(record["exception"], "Resque::PruneDeadWorkerDirtyExit");
+    EXPECT_EQ(record["worker"], dead);
+    EXPECT_EQ(record["payload"]["class"], "SleepJob");
+    EXPECT_EQ(record["backtrace"], nlohmann::json::array());
+}
+
+// Several pruners at once (ours in many threads): the job ends up requeued exactly once.
+TEST_F(Recovery, ConcurrentPrunersSettleADeadWorkersJobExactlyOnce) {
+    for (int round = 0; round < 20; ++round) {
+        server.flush();
+        std::string dead = worker::local_hostname() + ":99999" + std::to_string(round % 10) + ":q";
+        dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[)" + std::to_string(round) + "]}");
+        std::vector<std::thread> pruners;
+        for (int i = 0; i < 4; ++i) {
+            pruners.emplace_back([&] {
+                // A pruner that lost the lock retries until the worker is gone.
+                for (int attempt = 0; attempt < 200; ++attempt) {
+                    prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue);
+                    if (cmd({"SISMEMBER", "resque:workers", dead}) == "0") break;
+                }
+            });
+        }
+        for (auto& t : pruners) t.join();
+        EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "1") << "round " << round;
+        EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "0");
+    }
+}
+
+// FC-08: expired heartbeats are pruned wherever they run; fresh and heartbeat-less
+// workers on other hosts are left alone; only one pruner runs at a time.
+TEST_F(Recovery, PrunesByExpiredHeartbeatAndLeavesLiveAndSilentWorkers) {
+    cmd({"SADD", "resque:workers", "hostA:111:q", "hostC:333:q", "hostD:444:q"});
+    cmd({"HSET", "resque:workers:heartbeat", "hostA:111:q", redis_iso(400), "hostB:222:q",
+         redis_iso(400), "hostC:333:q", redis_iso(5)});
+    cmd({"SET", "resque:worker:hostA:111:q",
+         R"({"queue":"q","run_at":"2026-12-03T12:00:00Z","payload":{"class":"Echo","args":["orphan"]}})"});
+
+    std::atomic<int> total{0};
+    std::thread a([&] { total += prune_dead_workers(options_for(server), RecoveryPolicy::kFail); });
+    std::thread b([&] { total += prune_dead_workers(options_for(server), RecoveryPolicy::kFail); });
+    a.join();
+    b.join();
+
+    EXPECT_EQ(total.load(), 2);  // hostA and the registration-less hostB heartbeat
+    EXPECT_EQ(cmd({"SMEMBERS", "resque:workers"}), "hostC:333:q\nhostD:444:q");
+    EXPECT_EQ(cmd({"HKEYS", "resque:workers:heartbeat"}), "hostC:333:q");
+    ASSERT_EQ(cmd({"LLEN", "resque:failed"}), "1");
+    auto record = nlohmann::json::parse(cmd({"LINDEX", "resque:failed", "0"}));
+    EXPECT_EQ(record["payload"]["args"][0], "orphan");
+    EXPECT_EQ(record["exception"], "Resque::PruneDeadWorkerDirtyExit");
+}
+
+TEST_F(Recovery, RubyWorkersOrphanedJobIsRequeuedFromItsResqueRecord) {
+    std::string dead = "otherhost:555:q";
+    cmd({"SADD", "resque:workers", dead});
+    cmd({"HSET", "resque:workers:heartbeat", dead, redis_iso(1000)});
+    cmd({"SET", "resque:worker:" + dead,
+         R"({"queue":"q","run_at":"2026-12-03T12:00:00Z","payload":{"class":"Big","args":[12345678901234567890,1.0]}})"});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 1);
+    EXPECT_EQ(cmd({"LINDEX", "resque:queue:q", "0"}),
+              R"({"class":"Big","args":[12345678901234567890,1.0]})");
+}
+
+TEST_F(Recovery, UnreadableHeartbeatIsNotPrunedByAgeAndDoesNotStopPruning) {
+    cmd({"SADD", "resque:workers", "hostX:1:q", "hostY:2:q"});
+    cmd({"HSET", "resque:workers:heartbeat", "hostX:1:q", "1764765000", "hostY:2:q",
+         redis_iso(1000)});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kFail), 1);
+    EXPECT_EQ(cmd({"SMEMBERS", "resque:workers"}), "hostX:1:q");
+}
+
+TEST_F(Recovery, PruningIsSkippedWhileAnotherProcessHoldsResquesPruneLock) {
+    cmd({"SET", "resque:pruning_dead_workers_in_progress", "vm:1:ruby", "EX", "60"});
+    dead_cpp_worker(worker::local_hostname() + ":999997:q", "q", R"({"class":"A","args":[]})");
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 0);
+    EXPECT_EQ(cmd({"GET", "resque:pruning_dead_workers_in_progress"}), "vm:1:ruby");
+}
+
+// A reply lost after Redis reserved a job must not strand it: the retried call gets the
+// same job back instead of a second one.
+TEST_F(Recovery, RetriedReservationAfterLostReplyReturnsTheSameJob) {
+    cmd({"RPUSH", "resque:queue:q", R"({"class":"A","args":[1]})", R"({"class":"A","args":[2]})"});
+    redis::Connection redis(options_for(server));
+    worker::Reserver reserver(keys, "h:1:q", FailureBackendKind::kRedis);
+    // Simulate the lost reply: reserve through a second reserver sharing the token
+    // sequence position (both start at token "1"), then retry with the first.
+    worker::Reserver lost(keys, "h:1:q", FailureBackendKind::kRedis);
+    auto first = lost.take(redis, {}, true, {"q"});
+    auto retried = reserver.take(redis, {}, true, {"q"});
+    ASSERT_EQ(retried.kind, worker::TakeResult::Kind::kJob);
+    EXPECT_EQ(retried.job.payload, first.job.payload);
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "1");
+
+    worker::Settlement done{worker::Settlement::Kind::kDone, retried.job.token, "q", {}};
+    auto next = reserver.take(redis, done, true, {"q"});
+    EXPECT_EQ(next.job.payload, R"({"class":"A","args":[2]})");
+    EXPECT_EQ(cmd({"GET", "resque:stat:processed"}), "1");
+}
+
+TEST_F(Recovery, RunningJobRecordIsVisibleToResqueToolsWhileHeld) {
+    cmd({"RPUSH", "resque:queue:q", R"({"class":"A","args":["x"]})"});
+    redis::Connection redis(options_for(server));
+    worker::Reserver reserver(keys, "h:1:q", FailureBackendKind::kRedis);
+    reserver.take(redis, {}, true, {"q"});
+    auto record = nlohmann::ordered_json::parse(cmd({"GET", "resque:worker:h:1:q"}));
+    EXPECT_EQ(record["queue"], "q");
+    EXPECT_EQ(record["payload"], nlohmann::ordered_json::parse(R"({"class":"A","args":["x"]})"));
+    EXPECT_EQ(record.begin().key(), "queue");
+    std::string run_at = record["run_at"];
+    EXPECT_EQ(run_at.back(), 'Z');
+}
+
+}  // namespace
+}  // namespace resque::test

@@ -1,0 +1,49 @@
+// A worker process for fault-injection tests: class `Marker` appends its first argument
+// to the list `test:exec` (retrying through outages, so a marker is never dropped by the
+// handler itself), optionally sleeping first.
+//
+//   marker_worker REDIS_URL QUEUE [SLEEP_MS]
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "redis/connection.hpp"
+#include "resque/errors.hpp"
+#include "resque/logging.hpp"
+#include "resque/worker.hpp"
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::cerr << "usage: marker_worker REDIS_URL QUEUE [SLEEP_MS]\n";
+        return 2;
+    }
+    auto redis = resque::parse_redis_url(argv[1]);
+    int sleep_ms = argc > 3 ? std::stoi(argv[3]) : 0;
+    resque::configure_logging("warn");
+
+    resque::redis::Connection marker_redis(redis);
+    resque::HandlerRegistry handlers;
+    handlers.add("Marker", [&](const resque::JobContext& job) {
+        if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+        std::string marker = job.job.args.at(0).get<std::string>();
+        for (;;) {
+            try {
+                marker_redis.command({"RPUSH", "test:exec", marker});
+                return;
+            } catch (const resque::RedisError&) {
+                marker_redis.disconnect();
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        }
+    });
+    resque::WorkerOptions options;
+    options.queues = {argv[2]};
+    options.heartbeat_interval = std::chrono::milliseconds(200);
+    options.idle_poll = std::chrono::milliseconds(200);
+    options.shutdown_grace = std::chrono::seconds(2);
+    resque::WorkerPool pool(redis, options, std::move(handlers));
+    pool.handle_signals();
+    pool.run();
+    return 0;
+}

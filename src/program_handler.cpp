@@ -48,6 +48,7 @@ using detail::Fd;
 using detail::OutputStream;
 
 constexpr auto kKillGrace = 5s;            // SIGTERM to SIGKILL after a timeout
+constexpr int kAbortCheck = 20;           // ms between checks of the job's stop_token
 constexpr auto kDrainAfterExit = 100ms;    // reading on after exit, for escaped children
 constexpr auto kExitCheckInterval = 10ms;  // only when pidfd_open is unavailable
 constexpr std::size_t kReadChunk = 64 * 1024;
@@ -77,6 +78,7 @@ class ProgramRun {
     void start(const ExecPlan& plan);
     [[nodiscard]] bool finished(Clock::time_point now) const;
     void enforce_timeout(Clock::time_point now);
+    void enforce_abort();
     [[nodiscard]] int poll_timeout(Clock::time_point now) const;
     void pump(int timeout_ms);
     void feed_stdin();
@@ -98,6 +100,7 @@ class ProgramRun {
     std::optional<Clock::time_point> kill_at_;
     std::optional<Clock::time_point> exited_at_;
     bool timed_out_ = false;
+    bool aborted_ = false;
 };
 
 ProgramRun::ProgramRun(const ProgramSpec& spec, const JobContext& context)
@@ -115,7 +118,9 @@ void ProgramRun::run() {
 
     for (auto now = Clock::now(); !finished(now); now = Clock::now()) {
         enforce_timeout(now);
-        pump(poll_timeout(now));
+        enforce_abort();
+        // Capped so an abort request (a stop_token, not a descriptor) is seen quickly.
+        pump(std::min(poll_timeout(now) < 0 ? kAbortCheck : poll_timeout(now), kAbortCheck));
         if (!exited_at_ && child_->exited()) note_exit(Clock::now());
     }
     stop_reading();
@@ -138,6 +143,14 @@ bool ProgramRun::finished(Clock::time_point now) const {
     if (!exited_at_) return false;
     const bool pipes_closed = !outputs_[0].open() && !outputs_[1].open();
     return pipes_closed || now >= *exited_at_ + kDrainAfterExit;
+}
+
+void ProgramRun::enforce_abort() {
+    if (exited_at_ || aborted_ || !context_.stop.stop_requested()) return;
+    aborted_ = true;
+    child_->signal_group(SIGKILL);
+    log::worker()->info("program aborted: {} pid={} class={} worker={}", spec_.command.front(),
+                        child_->pid(), context_.job.class_name, context_.worker_id);
 }
 
 void ProgramRun::enforce_timeout(Clock::time_point now) {
@@ -243,7 +256,9 @@ void ProgramRun::stop_reading() {
 void ProgramRun::judge(std::optional<int> status) const {
     const std::string& program = spec_.command.front();
     std::string message;
-    if (timed_out_) {
+    if (aborted_) {
+        message = program + " aborted by the worker (USR1 or shutdown)";
+    } else if (timed_out_) {
         message = program + " timed out after " + describe(*spec_.timeout);
     } else if (!status) {
         message = program + " was reaped elsewhere in the worker; its exit status is unknown";

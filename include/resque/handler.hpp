@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct JobContext {
     std::string_view payload;
     /// The args exactly as in the payload (`[...]`; `[]` when the payload has none).
     std::string args_json;
+    /// Requested when the worker aborts the job (USR1, or a shutdown past its grace).
+    /// Programs are killed at once; a C++ handler may check it to stop early.
+    std::stop_token stop = {};
 };
 
 /// A job failed in a way the handler wants to name: the failure record's `exception`

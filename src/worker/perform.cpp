@@ -78,7 +78,7 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
     auto started = std::chrono::steady_clock::now();
     std::string args(json::raw_member(job.payload, "args"));
     JobContext job_context{job.queue, context.worker_id, decoded, job.payload,
-                           args.empty() ? "[]" : args};
+                           args.empty() ? "[]" : args, context.stop};
     auto failure = run_handler(context, *handler, job_context);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started).count();

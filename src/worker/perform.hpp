@@ -5,6 +5,7 @@
 // payload) as a Settlement with a Resque failure record. Nothing thrown by a job
 // escapes.
 
+#include <stop_token>
 #include <string>
 
 #include "resque/handler.hpp"
@@ -18,6 +19,7 @@ struct PerformContext {
     const HandlerRegistry& handlers;
     const Hooks& hooks;
     const std::string& worker_id;
+    std::stop_token stop = {};
 };
 
 /// Performs `job` and returns how it ended (kDone or kFailed).

@@ -69,8 +69,9 @@ struct Worker::State {
     std::map<std::string, SteadyClock::time_point> bad_queues;
     bool paused_seen = false;
 
-    std::mutex running_mutex;  // guards running (read by the watchdog thread)
+    std::mutex running_mutex;  // guards running and job_stop (read by the watchdog thread)
     std::optional<Reservation> running;
+    std::stop_source job_stop;
 
     void set_title(const std::string& text) {
         if (title) title(text);
@@ -88,6 +89,7 @@ struct Worker::State {
     void heartbeat_loop(std::stop_token stop);
     void watchdog_loop(std::stop_token stop);
     void give_up_job_after_grace(const Reservation& job);
+    void abort_running_job();
 };
 
 void Worker::State::startup() {
@@ -146,15 +148,18 @@ void Worker::State::wait_for_work() {
 }
 
 Settlement Worker::State::run_job(const Reservation& job) {
+    std::stop_token stop;
     {
         std::lock_guard lock(running_mutex);
         running = job;
+        job_stop = std::stop_source();
+        stop = job_stop.get_token();
     }
     set_title("Processing " + job.queue + " since " +
               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count()));
-    Settlement outcome = perform({handlers, hooks, id}, job);
+    Settlement outcome = perform({handlers, hooks, id, stop}, job);
     {
         std::lock_guard lock(running_mutex);
         running.reset();
@@ -253,13 +258,34 @@ void Worker::State::give_up_job_after_grace(const Reservation& job) {
         log::worker()->error("could not requeue job at shutdown: {}; pruning will recover it "
                              "queue={} worker={}", error.what(), job.queue, id);
     }
+    // Stop a running program (its own process group would outlive us) and give the
+    // job's thread a moment to kill it before the process ends.
+    {
+        std::lock_guard lock(running_mutex);
+        job_stop.request_stop();
+    }
+    for (int i = 0; i < 50; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::lock_guard lock(running_mutex);
+        if (!running) break;
+    }
     hooks.run_worker(Hooks::WorkerEvent::kStop, id);
     std::_Exit(3);
+}
+
+void Worker::State::abort_running_job() {
+    std::lock_guard lock(running_mutex);
+    if (!running) return;
+    // Limitation: a C++ handler runs in this process and stops only if it checks its
+    // stop_token; programs are killed at once.
+    log::worker()->info("USR1: aborting the running job queue={} worker={}", running->queue, id);
+    job_stop.request_stop();
 }
 
 void Worker::State::watchdog_loop(std::stop_token stop) {
     while (!stop.stop_requested()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (control.take_abort()) abort_running_job();
         if (!control.stop_now()) continue;
         if (SteadyClock::now() - control.stop_requested_at() < options.shutdown_grace) continue;
         std::optional<Reservation> job;

@@ -230,5 +230,32 @@ TEST_F(WorkerIntegration, UntilEmptyDrainsAndReturns) {
     EXPECT_EQ(cmd({"SCARD", "resque:workers"}), "0");
 }
 
+TEST_F(WorkerIntegration, AbortKillsTheRunningProgramRecordsFailureAndWorkerGoesOn) {
+    HandlerRegistry handlers = echo_handlers();
+    handlers.add_program("Slow", ProgramSpec{{"sleep", "30"}, {}, {}, {}});
+    push("q", R"({"class":"Slow","args":[]})");
+    push("q", R"({"class":"Echo","args":["next"]})");
+    RunningWorker worker(server, fast_options({"q"}), std::move(handlers));
+    ASSERT_TRUE(wait_until([&] { return !cmd({"KEYS", "resque:worker:*:q"}).empty(); }));
+
+    worker.pool().abort_current_jobs();
+    ASSERT_TRUE(wait_until([&] { return journal.size() == 1; }));
+    auto failed = failures();
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_NE(failed[0]["error"].get<std::string>().find("aborted"), std::string::npos)
+        << failed[0]["error"];
+    EXPECT_EQ(failed[0]["exception"], "Resque::ProgramFailed");
+}
+
+TEST_F(WorkerIntegration, MultiQueueFailureBackendWritesPerQueueList) {
+    push("high", R"({"class":"AlwaysRaise","args":[]})");
+    auto options = fast_options({"high"});
+    options.failure_backend = FailureBackendKind::kRedisMultiQueue;
+    RunningWorker worker(server, options, echo_handlers());
+    ASSERT_TRUE(wait_until([&] { return cmd({"LLEN", "resque:high_failed"}) == "1"; }));
+    EXPECT_EQ(cmd({"SMEMBERS", "resque:failed_queues"}), "high_failed");
+    EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "0");
+}
+
 }  // namespace
 }  // namespace resque::test

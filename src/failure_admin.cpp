@@ -4,8 +4,8 @@
 // Resque edits the failed list by index, so two operators (or an operator and a worker)
 // can hit the wrong entry (FC-12). Here every edit is a Lua script that first checks the
 // entry at the index is still the one the caller read, byte for byte, and otherwise
-// does nothing. Long lists are read in pages and cleared with UNLINK, never in one
-// blocking command (FC-13).
+// does nothing; "retry all" removes entries by their bytes, not their index. Long lists
+// are read in pages and cleared with UNLINK, never in one blocking command (FC-13).
 
 #include <fmt/format.h>
 

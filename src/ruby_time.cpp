@@ -32,8 +32,9 @@ std::string time_to_s(Clock::time_point t) { return format(local(t), "%Y-%m-%d %
 
 std::string iso8601_local(Clock::time_point t) {
     std::string s = format(local(t), "%Y-%m-%dT%H:%M:%S%z");
-    s.insert(s.size() - 2, ":");  // +0000 -> +00:00, as Ruby's Time#iso8601 writes it
-    return s;
+    // +0000 -> +00:00, as Ruby's Time#iso8601 writes it.
+    std::string_view view(s);
+    return std::string(view.substr(0, view.size() - 2)) + ":" + std::string(view.substr(view.size() - 2));
 }
 
 std::string failure_time(Clock::time_point t) {

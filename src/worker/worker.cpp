@@ -72,6 +72,8 @@ struct Worker::State {
     std::mutex running_mutex;  // guards running and job_stop (read by the watchdog thread)
     std::optional<Reservation> running;
     std::stop_source job_stop;
+    std::mutex beat_mutex;  // guards beats_stopped and each heartbeat's writes
+    bool beats_stopped = false;
 
     void set_title(const std::string& text) {
         if (title) title(text);
@@ -231,6 +233,8 @@ void Worker::State::heartbeat_loop(std::stop_token stop) {
     std::condition_variable_any wake;
     while (!stop.stop_requested()) {
         try {
+            std::lock_guard beat_lock(beat_mutex);
+            if (beats_stopped) return;
             heartbeat(beat_redis, keys, id);
             prune_dead_workers(beat_redis, keys, prune_rules());
             beat_outage.succeeded();
@@ -248,6 +252,11 @@ void Worker::State::give_up_job_after_grace(const Reservation& job) {
     log::worker()->warn("job did not finish within the shutdown grace; requeueing it and "
                         "exiting queue={} worker={} grace_ms={}", job.queue, id,
                         options.shutdown_grace.count());
+    {
+        // No heartbeat may re-register us after the unregistration below.
+        std::lock_guard beat_lock(beat_mutex);
+        beats_stopped = true;
+    }
     try {
         redis::Connection own(redis_options);
         Reserver settle(keys, id, options.failure_backend);

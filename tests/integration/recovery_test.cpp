@@ -108,7 +108,7 @@ TEST_F(Recovery, PrunesByExpiredHeartbeatAndLeavesLiveAndSilentWorkers) {
     b.join();
 
     EXPECT_EQ(total.load(), 2);  // hostA and the registration-less hostB heartbeat
-    EXPECT_EQ(cmd({"SMEMBERS", "resque:workers"}), "hostC:333:q\nhostD:444:q");
+    EXPECT_EQ(cmd({"SORT", "resque:workers", "ALPHA"}), "hostC:333:q\nhostD:444:q");
     EXPECT_EQ(cmd({"HKEYS", "resque:workers:heartbeat"}), "hostC:333:q");
     ASSERT_EQ(cmd({"LLEN", "resque:failed"}), "1");
     auto record = nlohmann::json::parse(cmd({"LINDEX", "resque:failed", "0"}));

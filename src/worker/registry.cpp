@@ -49,6 +49,10 @@ struct HeldJob {
 };
 
 std::optional<HeldJob> held_job(const std::string& inflight, const std::string& record) {
+    // Our reservation always writes both; an in-flight entry without its Resque record
+    // means another pruner (Ruby's: GET, RPUSH failed, DEL) already settled the job.
+    // Settling it again would make it both a failure and a requeue.
+    if (!inflight.empty() && record.empty()) return std::nullopt;
     if (!inflight.empty()) {
         auto a = inflight.find('\n');
         auto b = inflight.find('\n', a + 1);

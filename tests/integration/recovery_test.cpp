@@ -127,6 +127,22 @@ TEST_F(Recovery, RubyWorkersOrphanedJobIsRequeuedFromItsResqueRecord) {
               R"({"class":"Big","args":[12345678901234567890,1.0]})");
 }
 
+// Ruby's pruner records our dead worker's job as a failure (GET worker:<id>, RPUSH
+// failed, unregister). Ours must not then requeue it too: failed or requeued, never both.
+TEST_F(Recovery, JobAlreadySettledByRubysPrunerIsNotRequeuedAgain) {
+    std::string dead = worker::local_hostname() + ":999996:q";
+    dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[1]})");
+    cmd({"RPUSH", "resque:failed", R"({"failed_at":"2026/12/03 12:00:00 UTC","payload":{"class":"SleepJob","args":[1]},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":[],"worker":")" + dead + R"(","queue":"q"})"});
+    cmd({"SREM", "resque:workers", dead});
+    cmd({"DEL", "resque:worker:" + dead, "resque:worker:" + dead + ":started"});
+    cmd({"SADD", "resque:workers", dead});  // still listed somewhere: prune it again
+    prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue);
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "0");
+    EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "1");
+    EXPECT_EQ(cmd({"HLEN", "resque:cpp:inflight"}), "0");
+    EXPECT_EQ(cmd({"SISMEMBER", "resque:workers", dead}), "0");
+}
+
 TEST_F(Recovery, UnreadableHeartbeatIsNotPrunedByAgeAndDoesNotStopPruning) {
     cmd({"SADD", "resque:workers", "hostX:1:q", "hostY:2:q"});
     cmd({"HSET", "resque:workers:heartbeat", "hostX:1:q", "1764765000", "hostY:2:q",

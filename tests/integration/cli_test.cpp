@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <set>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -467,6 +468,38 @@ TEST_F(CliWork, RunningWorkerTitlesItsCommandLineForRubyPruner) {
     }
     EXPECT_TRUE(exited);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// --concurrency N: N worker processes, each registered as a Resque worker of its own
+// with its own pid, all unregistered after QUIT.
+TEST_F(CliWork, ConcurrencyStartsSeparatelyRegisteredWorkersThatDrainTogether) {
+    const int pid = test::spawn_process({test::cli_path(), "--redis", server_->url(), "work",
+                                         "--queues", "q", "--concurrency", "3", "--jobs",
+                                         jobs_file_},
+                                        {"REDIS_URL="}, dir_.path() / "pool.log");
+    ASSERT_TRUE(test::wait_until([&] { return redis({"SCARD", "resque:workers"}) == "3"; }));
+    auto workers = json::parse(resque({"workers", "--json"}).out);
+    std::set<std::string> pids;
+    for (const auto& worker : workers) {
+        std::string id = worker["id"];
+        pids.insert(id.substr(id.find(':') + 1, id.rfind(':') - id.find(':') - 1));
+    }
+    EXPECT_EQ(pids.size(), 3u);
+
+    for (int i = 0; i < 30; ++i) {
+        redis({"RPUSH", "resque:queue:q", R"({"class":"Echo","args":[)" + std::to_string(i) + "]}"});
+    }
+    EXPECT_TRUE(test::wait_until([&] { return redis({"GET", "resque:stat:processed"}) == "30"; }));
+
+    ::kill(pid, SIGQUIT);
+    int status = 0;
+    const bool exited = test::wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; });
+    if (!exited) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+    }
+    EXPECT_TRUE(exited);
+    EXPECT_EQ(redis({"SCARD", "resque:workers"}), "0");
 }
 
 }  // namespace

@@ -34,12 +34,11 @@ std::string iso8601_local(Clock::time_point t) {
     std::string s = format(local(t), "%Y-%m-%dT%H:%M:%S%z");
     // +0000 -> +00:00, as Ruby's Time#iso8601 writes it.
     std::string_view view(s);
-    return std::string(view.substr(0, view.size() - 2)) + ":" + std::string(view.substr(view.size() - 2));
+    return std::string(view.substr(0, view.size() - 2)) + ":" +
+           std::string(view.substr(view.size() - 2));
 }
 
-std::string failure_time(Clock::time_point t) {
-    return format(local(t), "%Y/%m/%d %H:%M:%S %Z");
-}
+std::string failure_time(Clock::time_point t) { return format(local(t), "%Y/%m/%d %H:%M:%S %Z"); }
 
 std::optional<Clock::time_point> parse_heartbeat(std::string_view text) {
     int y, mo, d, h, mi, s, consumed = 0;

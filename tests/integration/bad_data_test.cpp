@@ -14,13 +14,14 @@ namespace {
 using nlohmann::json;
 
 class BadData : public ::testing::Test {
-   protected:
+ protected:
     RedisServer server;
     Journal journal;
 
     HandlerRegistry handlers() {
         HandlerRegistry out;
-        out.add("Echo", [this](const JobContext& ctx) { journal.add(ctx.args_json.substr(0, 40)); });
+        out.add("Echo",
+                [this](const JobContext& ctx) { journal.add(ctx.args_json.substr(0, 40)); });
         return out;
     }
     std::string cmd(const std::vector<std::string>& argv) { return server.command(argv); }
@@ -46,9 +47,10 @@ TEST_F(BadData, InvalidUtf8AndLoneSurrogatesFailOnceWithValidUtf8Records) {
 }
 
 TEST_F(BadData, TenMegabytePayloadAndDeepNestingAreHandledAndTheNextJobRuns) {
-    std::string big = R"({"class":"Echo","args":[")" + std::string(10 * 1024 * 1024, 'x') + R"("]})";
-    std::string deep = R"({"class":"Echo","args":)" + std::string(10000, '[') +
-                       std::string(10000, ']') + "}";
+    std::string big =
+        R"({"class":"Echo","args":[")" + std::string(10 * 1024 * 1024, 'x') + R"("]})";
+    std::string deep =
+        R"({"class":"Echo","args":)" + std::string(10000, '[') + std::string(10000, ']') + "}";
     cmd({"RPUSH", "resque:queue:q", big, deep, R"({"class":"Echo","args":["small"]})"});
     RunningWorker worker(server, fast_options({"q"}), handlers());
     ASSERT_TRUE(wait_until([&] { return processed() == 3; }, std::chrono::seconds(30)));
@@ -67,8 +69,11 @@ TEST_F(BadData, WorkerRejoinsARedisThatRestartedEmpty) {
     ASSERT_TRUE(wait_until([&] { return cmd({"SCARD", "resque:workers"}) == "1"; }));
     server.kill();
     server.start();
-    ASSERT_TRUE(wait_until([&] { return cmd({"SCARD", "resque:workers"}) == "1"; },
-                           std::chrono::seconds(20)));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return cmd({"SCARD", "resque:workers"}) == "1";
+        },
+        std::chrono::seconds(20)));
     EXPECT_EQ(cmd({"HLEN", "resque:workers:heartbeat"}), "1");
     cmd({"RPUSH", "resque:queue:q", R"({"class":"Echo","args":["after"]})"});
     ASSERT_TRUE(wait_until([&] { return journal.size() == 1; }, std::chrono::seconds(20)));

@@ -38,7 +38,8 @@ void load_state(RedisServer& server, const json& redis) {
             }
         } else if (type == "zset") {
             for (const auto& pair : value) {
-                std::string score = pair[1].is_string() ? pair[1].get<std::string>() : pair[1].dump();
+                std::string score =
+                    pair[1].is_string() ? pair[1].get<std::string>() : pair[1].dump();
                 server.command({"ZADD", key, score, pair[0].get<std::string>()});
             }
         }
@@ -78,7 +79,8 @@ TEST_P(FixtureWorker, ProcessesEveryJobQueuedByRubyResque) {
     Journal journal;
     HandlerRegistry handlers;
     for (const auto& name : classes_of(expected)) {
-        handlers.add(name, [&journal](const JobContext& ctx) { journal.add(std::string(ctx.payload)); });
+        handlers.add(name,
+                     [&journal](const JobContext& ctx) { journal.add(std::string(ctx.payload)); });
     }
     auto options = fast_options({"*"});
     options.until_empty = true;
@@ -113,7 +115,8 @@ std::vector<std::string> fixtures_with_jobs() {
 INSTANTIATE_TEST_SUITE_P(Resque30, FixtureWorker, ::testing::ValuesIn(fixtures_with_jobs()),
                          [](const auto& info) {
                              std::string name = info.param.substr(0, info.param.size() - 5);
-                             for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             for (auto& c : name)
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                              return name;
                          });
 

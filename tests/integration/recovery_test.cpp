@@ -17,7 +17,7 @@ namespace resque::test {
 namespace {
 
 class Recovery : public ::testing::Test {
-   protected:
+ protected:
     RedisServer server;
     redis::Keys keys{"resque"};
 
@@ -37,8 +37,8 @@ class Recovery : public ::testing::Test {
         cmd({"SADD", "resque:workers", id});
         cmd({"HSET", "resque:cpp:inflight", id, "7\n" + queue + "\n" + payload});
         cmd({"SET", "resque:worker:" + id,
-             R"({"queue":")" + queue + R"(","run_at":"2026-12-03T12:00:00Z","payload":)" +
-                 payload + "}"});
+             R"({"queue":")" + queue + R"(","run_at":"2026-12-03T12:00:00Z","payload":)" + payload +
+                 "}"});
     }
 };
 
@@ -75,7 +75,8 @@ TEST_F(Recovery, ConcurrentPrunersSettleADeadWorkersJobExactlyOnce) {
     for (int round = 0; round < 20; ++round) {
         server.flush();
         std::string dead = worker::local_hostname() + ":99999" + std::to_string(round % 10) + ":q";
-        dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[)" + std::to_string(round) + "]}");
+        dead_cpp_worker(dead, "q",
+                        R"({"class":"SleepJob","args":[)" + std::to_string(round) + "]}");
         std::vector<std::thread> pruners;
         for (int i = 0; i < 4; ++i) {
             pruners.emplace_back([&] {
@@ -132,7 +133,9 @@ TEST_F(Recovery, RubyWorkersOrphanedJobIsRequeuedFromItsResqueRecord) {
 TEST_F(Recovery, JobAlreadySettledByRubysPrunerIsNotRequeuedAgain) {
     std::string dead = worker::local_hostname() + ":999996:q";
     dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[1]})");
-    cmd({"RPUSH", "resque:failed", R"({"failed_at":"2026/12/03 12:00:00 UTC","payload":{"class":"SleepJob","args":[1]},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":[],"worker":")" + dead + R"(","queue":"q"})"});
+    cmd({"RPUSH", "resque:failed",
+         R"({"failed_at":"2026/12/03 12:00:00 UTC","payload":{"class":"SleepJob","args":[1]},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":[],"worker":")" +
+             dead + R"(","queue":"q"})"});
     cmd({"SREM", "resque:workers", dead});
     cmd({"DEL", "resque:worker:" + dead, "resque:worker:" + dead + ":started"});
     cmd({"SADD", "resque:workers", dead});  // still listed somewhere: prune it again

@@ -12,7 +12,7 @@ namespace resque::test {
 namespace {
 
 class Signals : public ::testing::Test {
-   protected:
+ protected:
     RedisServer server;
     TempDir logs;
     int pid = -1;
@@ -25,8 +25,9 @@ class Signals : public ::testing::Test {
     }
     std::string cmd(const std::vector<std::string>& argv) { return server.command(argv); }
     void start(int sleep_ms) {
-        pid = spawn_process({RESQUE_MARKER_WORKER_PATH, server.url(), "q", std::to_string(sleep_ms)},
-                            {}, logs.path() / "worker.log");
+        pid =
+            spawn_process({RESQUE_MARKER_WORKER_PATH, server.url(), "q", std::to_string(sleep_ms)},
+                          {}, logs.path() / "worker.log");
         ASSERT_TRUE(wait_until([&] { return cmd({"SCARD", "resque:workers"}) == "1"; }));
     }
     void push(const std::string& marker) {

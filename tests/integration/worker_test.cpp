@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 class WorkerIntegration : public ::testing::Test {
-   protected:
+ protected:
     RedisServer server;
     Journal journal;
 
@@ -22,9 +22,8 @@ class WorkerIntegration : public ::testing::Test {
         handlers.add("Echo", [this](const JobContext& ctx) {
             journal.add(ctx.queue + ":" + ctx.args_json);
         });
-        handlers.add("AlwaysRaise", [](const JobContext&) {
-            throw std::runtime_error("boom: bad input");
-        });
+        handlers.add("AlwaysRaise",
+                     [](const JobContext&) { throw std::runtime_error("boom: bad input"); });
         return handlers;
     }
     std::string cmd(const std::vector<std::string>& argv) { return server.command(argv); }
@@ -66,7 +65,9 @@ TEST_F(WorkerIntegration, RegistersWithResqueFormatIdStartedTimeAndHeartbeat) {
     EXPECT_NE(id.find(":" + std::to_string(::getpid()) + ":high,low"), std::string::npos) << id;
     std::string started = cmd({"GET", "resque:worker:" + id + ":started"});
     EXPECT_EQ(started.size(), std::string("2026-12-03 12:25:25 +0000").size()) << started;
-    ASSERT_TRUE(wait_until([&] { return cmd({"HGET", "resque:workers:heartbeat", id}) != "(nil)"; }));
+    ASSERT_TRUE(wait_until([&] {
+        return cmd({"HGET", "resque:workers:heartbeat", id}) != "(nil)";
+    }));
     std::string beat = cmd({"HGET", "resque:workers:heartbeat", id});
     EXPECT_EQ(beat.size(), std::string("2026-12-03T12:25:25+00:00").size()) << beat;
     EXPECT_EQ(beat[10], 'T');
@@ -126,11 +127,11 @@ TEST_F(WorkerIntegration, MalformedPayloadsBecomeFailuresKeptVerbatimAndWorkerGo
     auto failed = failures();
     ASSERT_EQ(failed.size(), 6u);
     for (std::size_t i = 0; i < bad.size(); ++i) {
-        std::string stored = failed[i]["payload"].is_string() ? failed[i]["payload"].get<std::string>()
-                                                              : failed[i]["payload"].dump();
-        EXPECT_EQ(json::parse(stored, nullptr, false).is_discarded()
-                      ? stored
-                      : json::parse(stored).dump(),
+        std::string stored = failed[i]["payload"].is_string()
+                                 ? failed[i]["payload"].get<std::string>()
+                                 : failed[i]["payload"].dump();
+        EXPECT_EQ(json::parse(stored, nullptr, false).is_discarded() ? stored
+                                                                     : json::parse(stored).dump(),
                   json::parse(bad[i], nullptr, false).is_discarded() ? bad[i]
                                                                      : json::parse(bad[i]).dump());
         // The struct-inspect class name is a valid payload naming an unknown class.
@@ -220,7 +221,8 @@ TEST_F(WorkerIntegration, HooksRunInResqueOrderAndFailingBeforeHookFailsJob) {
 }
 
 TEST_F(WorkerIntegration, UntilEmptyDrainsAndReturns) {
-    for (int i = 0; i < 50; ++i) push("q", R"({"class":"Echo","args":[)" + std::to_string(i) + "]}");
+    for (int i = 0; i < 50; ++i)
+        push("q", R"({"class":"Echo","args":[)" + std::to_string(i) + "]}");
     auto options = fast_options({"q"});
     options.until_empty = true;
     WorkerPool pool(options_for(server), options, echo_handlers());

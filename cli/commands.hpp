@@ -8,11 +8,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "process_title.hpp"
 #include "resque/redis_options.hpp"
+#include "resque/worker.hpp"
 
 namespace resque::cli {
 
@@ -32,6 +34,17 @@ struct GlobalOptions {
 /// A CLI11 check that an option is a finite number in [minimum, maximum]; the error
 /// reads `--count: must be at least 1 (got 0)`.
 CLI::Validator number_in(double minimum, double maximum);
+
+/// How dead workers are judged and settled; shared by `work` and `prune`.
+struct DeadWorkerOptions {
+    std::string recovery = "requeue";
+    double prune_after_seconds = 300;
+
+    /// Adds `--recovery` and `--prune-after` to `command`.
+    void add_to(CLI::App& command);
+    [[nodiscard]] RecoveryPolicy policy() const;
+    [[nodiscard]] std::chrono::milliseconds prune_after() const;
+};
 
 /// The `cli` logger (stderr, configured by --log-level and --log-format).
 std::shared_ptr<spdlog::logger> cli_logger();

@@ -41,6 +41,25 @@ CLI::Validator number_in(double minimum, double maximum) {
     return CLI::Validator(check, fmt::format("{}..{}", minimum, maximum));
 }
 
+void DeadWorkerOptions::add_to(CLI::App& command) {
+    command.add_option("--recovery", recovery, "a dead worker's job: requeue or fail")
+        ->check(CLI::IsMember({"requeue", "fail"}))
+        ->capture_default_str();
+    command
+        .add_option("--prune-after", prune_after_seconds,
+                    "seconds without a heartbeat after which a worker counts as dead")
+        ->check(number_in(1, 1e7))
+        ->capture_default_str();
+}
+
+RecoveryPolicy DeadWorkerOptions::policy() const {
+    return recovery == "fail" ? RecoveryPolicy::kFail : RecoveryPolicy::kRequeue;
+}
+
+std::chrono::milliseconds DeadWorkerOptions::prune_after() const {
+    return std::chrono::milliseconds(std::llround(prune_after_seconds * 1000.0));
+}
+
 std::shared_ptr<spdlog::logger> cli_logger() {
     // Registered under the name configure_logging() reconfigures with every other
     // resque logger, so --log-level and --log-format apply to it too.

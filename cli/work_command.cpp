@@ -24,10 +24,9 @@ struct WorkArgs {
     std::string jobs_file;
     bool until_empty = false;
     double shutdown_grace = 10;
-    std::string recovery = "requeue";
+    DeadWorkerOptions dead;
     std::string failure_backend = "redis";
     double heartbeat = 10;
-    double prune_after = 300;
 };
 
 std::chrono::milliseconds from_seconds(double seconds) {
@@ -51,8 +50,8 @@ WorkerOptions worker_options(const WorkArgs& args) {
     options.until_empty = args.until_empty;
     options.shutdown_grace = from_seconds(args.shutdown_grace);
     options.heartbeat_interval = from_seconds(args.heartbeat);
-    options.prune_after = from_seconds(args.prune_after);
-    options.recovery = args.recovery == "fail" ? RecoveryPolicy::kFail : RecoveryPolicy::kRequeue;
+    options.prune_after = args.dead.prune_after();
+    options.recovery = args.dead.policy();
     options.failure_backend = args.failure_backend == "redis_multi_queue"
                                   ? FailureBackendKind::kRedisMultiQueue
                                   : FailureBackendKind::kRedis;
@@ -106,19 +105,12 @@ void add_work_command(CLI::App& app, GlobalOptions& globals) {
                      "seconds a running job gets on TERM/INT before it is stopped")
         ->check(number_in(0, 1e7))
         ->capture_default_str();
-    command->add_option("--recovery", args->recovery, "a dead worker's job: requeue or fail")
-        ->check(CLI::IsMember({"requeue", "fail"}))
-        ->capture_default_str();
+    args->dead.add_to(*command);
     command->add_option("--failure-backend", args->failure_backend, "redis or redis_multi_queue")
         ->check(CLI::IsMember({"redis", "redis_multi_queue"}))
         ->capture_default_str();
     command->add_option("--heartbeat", args->heartbeat, "seconds between heartbeats")
         ->check(number_in(0.1, 1e7))
-        ->capture_default_str();
-    command
-        ->add_option("--prune-after", args->prune_after,
-                     "seconds without a heartbeat after which a worker counts as dead")
-        ->check(number_in(1, 1e7))
         ->capture_default_str();
 
     command->callback([&globals, args] { run_workers(globals, *args); });

@@ -74,16 +74,8 @@ void list_workers(const GlobalOptions& globals, bool json_output) {
     table.print();
 }
 
-struct PruneArgs {
-    std::string recovery = "requeue";
-    double prune_after = 300;
-};
-
-void prune_workers(const GlobalOptions& globals, const PruneArgs& args) {
-    const RecoveryPolicy recovery =
-        args.recovery == "fail" ? RecoveryPolicy::kFail : RecoveryPolicy::kRequeue;
-    const std::chrono::milliseconds prune_after(std::llround(args.prune_after * 1000.0));
-    const int pruned = prune_dead_workers(globals.redis(), recovery, prune_after);
+void prune_workers(const GlobalOptions& globals, const DeadWorkerOptions& args) {
+    const int pruned = prune_dead_workers(globals.redis(), args.policy(), args.prune_after());
     std::cout << fmt::format("pruned {} dead workers\n", pruned);
 }
 
@@ -95,17 +87,10 @@ void add_workers(CLI::App& app, GlobalOptions& globals) {
 }
 
 void add_prune(CLI::App& app, GlobalOptions& globals) {
-    auto args = std::make_shared<PruneArgs>();
+    auto args = std::make_shared<DeadWorkerOptions>();
     CLI::App* command = app.add_subcommand(
         "prune", "Unregister dead workers and recover their jobs, as a starting worker does");
-    command->add_option("--recovery", args->recovery, "a dead worker's job: requeue or fail")
-        ->check(CLI::IsMember({"requeue", "fail"}))
-        ->capture_default_str();
-    command
-        ->add_option("--prune-after", args->prune_after,
-                     "seconds without a heartbeat after which a worker counts as dead")
-        ->check(number_in(1, 1e7))
-        ->capture_default_str();
+    args->add_to(*command);
     command->callback([&globals, args] { prune_workers(globals, *args); });
 }
 

@@ -21,6 +21,7 @@ namespace {
 struct WorkArgs {
     std::vector<std::string> queues;
     int concurrency = 1;
+    int prefetch = WorkerOptions{}.prefetch;
     std::string jobs_file;
     bool until_empty = false;
     double shutdown_grace = 10;
@@ -47,6 +48,7 @@ WorkerOptions worker_options(const WorkArgs& args) {
     WorkerOptions options;
     options.queues = queue_list(args.queues);
     options.concurrency = args.concurrency;
+    options.prefetch = args.prefetch;
     options.until_empty = args.until_empty;
     options.shutdown_grace = from_seconds(args.shutdown_grace);
     options.heartbeat_interval = from_seconds(args.heartbeat);
@@ -96,6 +98,11 @@ void add_work_command(CLI::App& app, GlobalOptions& globals) {
         ->required();
     command->add_option("--concurrency", args->concurrency, "worker processes")
         ->check(number_in(1, 1024))
+        ->capture_default_str();
+    command
+        ->add_option("--prefetch", args->prefetch,
+                     "most jobs taken at once while jobs are fast (1: strict priority)")
+        ->check(number_in(1, 1000))
         ->capture_default_str();
     command->add_option("--jobs", args->jobs_file, "jobs file mapping job classes to programs")
         ->check(CLI::ExistingFile);

@@ -38,6 +38,14 @@ struct WorkerOptions {
     std::chrono::milliseconds idle_poll{std::chrono::seconds(1)};
     /// How long TERM/INT let a running job finish before it is stopped and recorded.
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
+    /// Most jobs a worker takes from its queues at once. Jobs are taken one at a time
+    /// while they are slow; while each takes a small part of `prefetch_budget`, more are
+    /// taken together (up to this many) to save round trips. All held jobs are recorded
+    /// against the worker atomically and recovered like the running one. 1 = one at a
+    /// time always (strict queue priority between every two jobs).
+    int prefetch = 64;
+    /// About how much work one batch holds (see prefetch).
+    std::chrono::microseconds prefetch_budget{2000};
     RecoveryPolicy recovery = RecoveryPolicy::kRequeue;
     FailureBackendKind failure_backend = FailureBackendKind::kRedis;
     /// Host name used in worker ids; empty means gethostname().
@@ -59,7 +67,7 @@ struct WorkerOptions {
 /// Invariant: from the moment a job leaves its queue until its outcome is recorded it is
 /// in `worker:<id>`; recovery moves it back (or to `failed`) exactly once.
 class WorkerPool {
-   public:
+ public:
     WorkerPool(RedisOptions redis, WorkerOptions options, HandlerRegistry handlers,
                Hooks hooks = {});
     ~WorkerPool();
@@ -90,7 +98,7 @@ class WorkerPool {
     /// state changes; the CLI rewrites the process title with it. Optional.
     void set_title_function(std::function<void(const std::string& status)> title);
 
-   private:
+ private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -30,7 +30,9 @@ using OwnedReply = std::unique_ptr<void, ReplyDeleter>;
 Reply convert(const redisReply* raw) {
     Reply out;
     switch (raw->type) {
-        case REDIS_REPLY_NIL: out.type = Reply::Type::kNil; break;
+        case REDIS_REPLY_NIL:
+            out.type = Reply::Type::kNil;
+            break;
         case REDIS_REPLY_INTEGER:
             out.type = Reply::Type::kInteger;
             out.integer = raw->integer;
@@ -69,10 +71,12 @@ Connection& Connection::operator=(Connection&&) noexcept = default;
 
 void Connection::disconnect() noexcept {
     context_.reset();
+    deferred_ = 0;
     script_shas_.clear();
 }
 
 redisContext* Connection::release_context() noexcept {
+    discard_deferred();
     script_shas_.clear();
     return context_.release();
 }
@@ -106,8 +110,8 @@ void Connection::connect() {
         if (options_.db != 0) command({"SELECT", std::to_string(options_.db)});
     } catch (const ReplyError& error) {
         context_.reset();
-        throw ConnectionError("Redis at " + options_.describe() + " refused the connection: " +
-                              error.what());
+        throw ConnectionError("Redis at " + options_.describe() +
+                              " refused the connection: " + error.what());
     }
 }
 
@@ -116,6 +120,7 @@ void Connection::fail_io(std::string_view what) {
     bool timed_out = context_ && context_->err == REDIS_ERR_IO &&
                      (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT);
     context_.reset();
+    deferred_ = 0;
     std::string message = std::string(what) + " failed on " + options_.describe() + ": " +
                           (detail.empty() ? "connection lost" : detail);
     if (timed_out) throw TimeoutError(message + " (timeout)");
@@ -131,8 +136,7 @@ Reply Connection::read_reply(std::string_view what) {
     return convert(reply);
 }
 
-Reply Connection::command(std::span<const std::string_view> argv) {
-    ensure_connected();
+void Connection::append(std::span<const std::string_view> argv, std::string_view what) {
     std::vector<const char*> ptrs;
     std::vector<size_t> lens;
     ptrs.reserve(argv.size());
@@ -141,12 +145,45 @@ Reply Connection::command(std::span<const std::string_view> argv) {
         ptrs.push_back(arg.data());
         lens.push_back(arg.size());
     }
-    std::string_view name = argv.empty() ? "command" : argv.front();
     if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
                                lens.data()) != REDIS_OK) {
-        fail_io(name);
+        fail_io(what);
     }
+}
+
+void Connection::discard_deferred() {
+    while (deferred_ > 0 && context_) {
+        --deferred_;
+        try {
+            read_reply("deferred command");
+        } catch (const ReplyError&) {
+            ++deferred_errors_;
+        }
+    }
+}
+
+Reply Connection::command(std::span<const std::string_view> argv) {
+    ensure_connected();
+    discard_deferred();
+    std::string_view name = argv.empty() ? "command" : argv.front();
+    append(argv, name);
     return read_reply(name);
+}
+
+void Connection::send(const Command& argv) { send(std::span<const Command>(&argv, 1)); }
+
+void Connection::send(std::span<const Command> commands) {
+    ensure_connected();
+    for (const auto& argv : commands) {
+        std::vector<std::string_view> views(argv.begin(), argv.end());
+        append(views, views.empty() ? "command" : views.front());
+    }
+    // Written now, so what it records is visible while the caller goes on working.
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(context_.get(), &done) != REDIS_OK) fail_io("send");
+    }
+    deferred_ += static_cast<int>(commands.size());
 }
 
 Reply Connection::command(std::initializer_list<std::string_view> argv) {
@@ -160,6 +197,7 @@ Reply Connection::command(const Command& argv) {
 
 std::vector<Reply> Connection::pipeline(std::span<const Command> commands) {
     ensure_connected();
+    discard_deferred();
     std::vector<const char*> ptrs;
     std::vector<size_t> lens;
     for (const auto& argv : commands) {

@@ -31,7 +31,7 @@ using Command = std::vector<std::string>;
 /// TimeoutError) and marks the connection broken; the next command reconnects first
 /// (one attempt, then throws). Retrying with backoff is the caller's policy.
 class Connection {
-   public:
+ public:
     explicit Connection(RedisOptions options);
     ~Connection();
     Connection(Connection&&) noexcept;
@@ -45,6 +45,17 @@ class Connection {
     /// Sends every command back to back, then reads every reply (not a transaction).
     /// An error reply for one command is thrown after all replies were read.
     std::vector<Reply> pipeline(std::span<const Command> commands);
+
+    /// Sends one command now without waiting for its reply (written to the socket at
+    /// once). Its reply is read, and discarded, before the next command's; an error
+    /// reply to it is counted in deferred_errors(), a dropped connection surfaces on the
+    /// next command. For writes whose outcome the caller does not act on.
+    void send(const Command& argv);
+    /// send() for several commands, written together in one write(): Redis runs them
+    /// back to back, before any other client's command, unless the socket splits them.
+    void send(std::span<const Command> commands);
+    /// Error replies to send() commands seen so far.
+    [[nodiscard]] long long deferred_errors() const noexcept { return deferred_errors_; }
 
     /// Runs the embedded Lua script `name` (file name under src/redis/scripts) with
     /// EVALSHA, loading it on first use and again after NOSCRIPT (e.g. after a restart).
@@ -66,19 +77,23 @@ class Connection {
 
     [[nodiscard]] const RedisOptions& options() const noexcept { return options_; }
 
-   private:
+ private:
     struct ContextDeleter {
         void operator()(redisContext* context) const noexcept;
     };
 
     void connect();
     Reply read_reply(std::string_view what);
+    void append(std::span<const std::string_view> argv, std::string_view what);
+    void discard_deferred();
     [[noreturn]] void fail_io(std::string_view what);
     std::string_view load_script(std::string_view name);
 
     RedisOptions options_;
     std::unique_ptr<redisContext, ContextDeleter> context_;
     std::unordered_map<std::string, std::string> script_shas_;  // name -> sha1
+    int deferred_ = 0;                                          // replies to send() not yet read
+    long long deferred_errors_ = 0;
 };
 
 /// Text of the embedded script `name`; throws std::logic_error if there is none.

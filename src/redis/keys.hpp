@@ -10,7 +10,7 @@
 namespace resque::redis {
 
 class Keys {
-   public:
+ public:
     explicit Keys(std::string key_namespace);
 
     [[nodiscard]] const std::string& ns() const noexcept { return ns_; }
@@ -25,23 +25,29 @@ class Keys {
     [[nodiscard]] std::string worker(std::string_view id) const;
     [[nodiscard]] std::string worker_started(std::string_view id) const;
     [[nodiscard]] std::string heartbeats() const { return key("workers:heartbeat"); }
-    [[nodiscard]] std::string prune_lock() const {
-        return key("pruning_dead_workers_in_progress");
-    }
+    [[nodiscard]] std::string prune_lock() const { return key("pruning_dead_workers_in_progress"); }
     [[nodiscard]] std::string pause_all() const { return key("pause-all-workers"); }
     [[nodiscard]] std::string stat(std::string_view name) const;
     [[nodiscard]] std::string stat(std::string_view name, std::string_view worker_id) const;
     [[nodiscard]] std::string failed() const { return key("failed"); }
     [[nodiscard]] std::string failed_queues() const { return key("failed_queues"); }
-    /// Our in-flight hash: worker id -> `<token>\n<queue>\n<payload>` (exact bytes).
+    /// Our in-flight hash: worker id -> the batch of jobs it holds (see
+    /// worker/held_batch.hpp for the format; exact payload bytes).
     [[nodiscard]] std::string inflight() const { return key("cpp:inflight"); }
+    /// Per-minute counters `<ns>:cpp:stat:<name>:<unix minute by Redis's clock>`, kept
+    /// two days: this is the prefix the minute is appended to.
+    [[nodiscard]] std::string minute_stat_prefix(std::string_view name) const {
+        return key("cpp:stat:" + std::string(name) + ":");
+    }
+    /// Worker id -> index (in its held batch) of the job it is running; absent = 0.
+    [[nodiscard]] std::string running_index() const { return key("cpp:inflight:running"); }
     /// RedisMultiQueue failure list for `queue`: `<ns>:<queue>_failed`.
     [[nodiscard]] std::string queue_failed(std::string_view queue) const;
     /// A failure list by the name Resque's failure API uses for it: `failed` (the
     /// Failure::Redis list) or a `<queue>_failed` member of `failed_queues`.
     [[nodiscard]] std::string failure_list(std::string_view name) const { return key(name); }
 
-   private:
+ private:
     std::string ns_;
     std::string prefix_;  // ns_ + ":"
 };

@@ -12,6 +12,7 @@
 #include "resque/errors.hpp"
 #include "resque/failure.hpp"
 #include "ruby_time.hpp"
+#include "worker/held_batch.hpp"
 #include "worker/payload_field.hpp"
 
 namespace resque::worker {
@@ -42,24 +43,14 @@ bool pid_gone(const std::string& pid) {
     return ::kill(static_cast<pid_t>(value), 0) != 0 && errno == ESRCH;
 }
 
-// The job a dead worker held: from our exact in-flight copy, else from the Resque
-// record (a Ruby or other worker's), whose payload Ruby re-encoded canonically.
+// The job a foreign (Ruby or other) dead worker held, from its Resque record, whose
+// payload Ruby re-encoded canonically. Our own workers' jobs come from the in-flight
+// batch instead (exact bytes).
 struct HeldJob {
     std::string queue, payload;
 };
 
-std::optional<HeldJob> held_job(const std::string& inflight, const std::string& record) {
-    // Our reservation always writes both; an in-flight entry without its Resque record
-    // means another pruner (Ruby's: GET, RPUSH failed, DEL) already settled the job.
-    // Settling it again would make it both a failure and a requeue.
-    if (!inflight.empty() && record.empty()) return std::nullopt;
-    if (!inflight.empty()) {
-        auto a = inflight.find('\n');
-        auto b = inflight.find('\n', a + 1);
-        if (a != std::string::npos && b != std::string::npos) {
-            return HeldJob{inflight.substr(a + 1, b - a - 1), inflight.substr(b + 1)};
-        }
-    }
+std::optional<HeldJob> job_in_record(const std::string& record) {
     if (record.empty()) return std::nullopt;
     try {
         auto parsed = json::parse(record, "worker record");
@@ -79,17 +70,24 @@ std::string dirty_exit_record(const std::string& id, const HeldJob& job) {
     record.failed_at = ruby_time::failure_time(Clock::now());
     record.payload_json = payload_field(job.payload);
     record.exception = "Resque::PruneDeadWorkerDirtyExit";
-    record.error = "Worker " + id + " did not gracefully exit while processing " +
-                   class_of(job.payload);
+    record.error =
+        "Worker " + id + " did not gracefully exit while processing " + class_of(job.payload);
     record.worker = id;
     record.queue = job.queue;
     return record.encode();
 }
 
 std::vector<std::string> worker_keys(const redis::Keys& keys, const std::string& id) {
-    return {keys.workers(),          keys.worker(id),         keys.worker_started(id),
-            keys.heartbeats(),       keys.stat("processed", id), keys.stat("failed", id),
-            keys.inflight(),         keys.failed()};
+    return {keys.workers(),
+            keys.worker(id),
+            keys.worker_started(id),
+            keys.heartbeats(),
+            keys.stat("processed", id),
+            keys.stat("failed", id),
+            keys.inflight(),
+            keys.running_index(),
+            keys.failed(),
+            keys.queues()};
 }
 
 }  // namespace
@@ -123,12 +121,8 @@ void heartbeat(redis::Connection& redis, const redis::Keys& keys, const std::str
 }
 
 void unregister_worker(redis::Connection& redis, const redis::Keys& keys, const std::string& id) {
-    auto key_list = worker_keys(keys, id);
-    key_list.push_back(keys.queue(""));
-    key_list.push_back(keys.queues());
-    std::vector<std::string> args{id, "", "", "none", "", "", ""};
-    // Expect "no job": the caller holds none. If a record is still there the script
-    // refuses, and we say so instead of dropping it.
+    // Expect "no job": the caller holds none. If a record or batch is still there the
+    // script would refuse, so say so and recover it instead of dropping it.
     auto record = redis.command({"GET", keys.worker(id)}).as_optional_string();
     auto inflight = redis.command({"HGET", keys.inflight(), id}).as_optional_string();
     if (record || inflight) {
@@ -137,38 +131,66 @@ void unregister_worker(redis::Connection& redis, const redis::Keys& keys, const 
         recover_worker(redis, keys, id, RecoveryPolicy::kRequeue);
         return;
     }
+    auto key_list = worker_keys(keys, id);
+    std::vector<std::string> args{id, "", "", "", "none", "", keys.queue_prefix(), "", ""};
     redis.eval("recover.lua", key_list, args);
 }
 
 bool recover_worker(redis::Connection& redis, const redis::Keys& keys, const std::string& id,
                     RecoveryPolicy policy) {
-    std::string inflight = redis.command({"HGET", keys.inflight(), id}).as_optional_string()
-                               .value_or("");
-    std::string record = redis.command({"GET", keys.worker(id)}).as_optional_string()
-                             .value_or("");
-    auto job = held_job(inflight, record);
+    std::vector<redis::Command> reads{{"HGET", keys.inflight(), id},
+                                      {"HGET", keys.running_index(), id},
+                                      {"GET", keys.worker(id)}};
+    auto replies = redis.pipeline(reads);
+    std::string stored = replies[0].as_optional_string().value_or("");
+    std::string running = replies[1].as_optional_string().value_or("");
+    std::string record = replies[2].as_optional_string().value_or("");
 
-    auto key_list = worker_keys(keys, id);
-    key_list.push_back(keys.queue(job ? job->queue : ""));
-    key_list.push_back(keys.queues());
-    std::string action = !job ? "none" : (policy == RecoveryPolicy::kRequeue ? "requeue" : "fail");
+    // The running job: the entry the running index names in our batch, or the job in a
+    // foreign worker's record. With our batch and no record, another pruner settled it.
+    std::optional<HeldJob> job;
+    std::size_t held = 0;
+    if (!stored.empty()) {
+        auto batch = parse_held_batch(stored);
+        if (!batch) {
+            log::worker()->error(
+                "unreadable in-flight batch of worker {} ({} bytes); leaving "
+                "it for inspection",
+                id, stored.size());
+            return false;
+        }
+        held = batch->entries.size();
+        std::size_t index = running.empty() ? 0 : std::stoul(running);
+        if (!record.empty() && index < batch->entries.size()) {
+            job = HeldJob{batch->entries[index].queue, batch->entries[index].payload};
+        }
+    } else {
+        job = job_in_record(record);
+        held = job ? 1 : 0;
+    }
+
+    std::string action = held == 0                            ? "none"
+                         : policy == RecoveryPolicy::kRequeue ? "requeue"
+                                                              : "fail";
     std::vector<std::string> args{id,
-                                  inflight,
+                                  stored,
+                                  running,
                                   record,
                                   action,
-                                  job ? job->payload : "",
                                   job && action == "fail" ? dirty_exit_record(id, *job) : "",
-                                  job ? job->queue : ""};
+                                  keys.queue_prefix(),
+                                  job && stored.empty() ? job->payload : "",
+                                  job && stored.empty() ? job->queue : ""};
+    auto key_list = worker_keys(keys, id);
     bool acted = redis.eval("recover.lua", key_list, args).as_integer() == 1;
     if (acted) {
-        log::worker()->info("pruned dead worker worker={} job={}", id,
+        log::worker()->info("pruned dead worker worker={} held_jobs={} running_job={}", id, held,
                             job ? action + " queue=" + job->queue : std::string("none"));
     }
     return acted;
 }
 
-int prune_dead_workers(redis::Connection& redis, const redis::Keys& keys,
-                       const PruneRules& rules) {
+int prune_dead_workers(redis::Connection& redis, const redis::Keys& keys, const PruneRules& rules) {
     auto lock = redis.command({"SET", keys.prune_lock(), rules.pruner_id, "NX", "EX", "60"});
     if (lock.is_nil()) return 0;
 

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "json/ruby_json.hpp"
 #include "ruby_time.hpp"
+#include "worker/payload_field.hpp"
 
 namespace resque::worker {
 
@@ -11,33 +14,60 @@ Reserver::Reserver(redis::Keys keys, std::string worker_id, FailureBackendKind b
     : keys_(std::move(keys)), id_(std::move(worker_id)), backend_(backend) {}
 
 std::string Reserver::next_token() {
-    if (pending_token_.empty()) pending_token_ = std::to_string(++sequence_);
+    if (pending_token_.empty()) {
+        pending_token_ = std::to_string(::getpid()) + "." + std::to_string(++sequence_);
+    }
     return pending_token_;
 }
 
-TakeResult Reserver::take(redis::Connection& redis, const Settlement& settle, bool reserve,
+TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settle, int reserve,
                           const std::vector<std::string>& queues) {
-    bool multi = backend_ == FailureBackendKind::kRedisMultiQueue;
-    std::string failure_list = multi ? settle.queue + "_failed" : "";
+    const bool multi = backend_ == FailureBackendKind::kRedisMultiQueue;
     std::vector<std::string> keys{
-        keys_.worker(id_),           keys_.inflight(),
-        keys_.stat("processed"),     keys_.stat("processed", id_),
-        keys_.stat("failed"),        keys_.stat("failed", id_),
-        multi ? keys_.key(failure_list) : keys_.failed(),
-        keys_.failed_queues(),       keys_.pause_all(),
-        keys_.queue(settle.queue),
+        keys_.worker(id_),
+        keys_.inflight(),
+        keys_.running_index(),
+        keys_.stat("processed"),
+        keys_.stat("processed", id_),
+        keys_.stat("failed"),
+        keys_.stat("failed", id_),
+        keys_.failed_queues(),
+        keys_.pause_all(),
+        keys_.queues(),
     };
-    const char* modes[] = {"", "ok", "failed", "requeue"};
+    std::string outcomes;
+    std::vector<std::string> failure_args;
+    for (const auto& outcome : settle.outcomes) {
+        switch (outcome.kind) {
+            case Settlement::Kind::kDone:
+                outcomes += 'o';
+                break;
+            case Settlement::Kind::kFailed: {
+                outcomes += 'f';
+                std::string list = multi ? outcome.queue + "_failed" : "";
+                failure_args.push_back(multi ? keys_.key(list) : keys_.failed());
+                failure_args.push_back(outcome.failure_json);
+                failure_args.push_back(list);
+                break;
+            }
+            default:
+                outcomes += 'r';
+                break;
+        }
+    }
     std::vector<std::string> args{
         id_,
         settle.token,
-        modes[static_cast<int>(settle.kind)],
-        settle.failure_json,
-        settle.kind == Settlement::Kind::kFailed ? failure_list : "",
-        reserve ? "1" : "0",
+        outcomes,
+        std::to_string(failure_args.size() / 3),
+        keys_.queue_prefix(),
+        std::to_string(queues.empty() ? 0 : reserve),
         next_token(),
         ruby_time::iso8601_utc(ruby_time::Clock::now()),
+        keys_.minute_stat_prefix("processed"),
+        keys_.minute_stat_prefix("failed"),
     };
+    args.insert(args.end(), failure_args.begin(), failure_args.end());
     for (const auto& queue : queues) {
         keys.push_back(keys_.queue(queue));
         args.push_back(queue);
@@ -47,22 +77,46 @@ TakeResult Reserver::take(redis::Connection& redis, const Settlement& settle, bo
     }
 
     auto reply = redis.eval("take.lua", keys, args).as_strings();
+    pending_token_.clear();
     TakeResult result;
     const std::string& kind = reply.at(0);
-    if (kind == "job") {
+    if (kind == "jobs") {
         result.kind = TakeResult::Kind::kJob;
-        result.job = Reservation{reply.at(1), reply.at(2), reply.at(3)};
-        pending_token_.clear();
-    } else if (kind == "paused") {
-        result.kind = TakeResult::Kind::kPaused;
+        result.token = reply.at(1);
+        for (std::size_t i = 2; i + 1 < reply.size(); i += 2) {
+            result.jobs.push_back(Reservation{result.token, reply[i], reply[i + 1]});
+        }
     } else if (kind == "wrongtype") {
         result.kind = TakeResult::Kind::kWrongType;
         result.bad_queue = reply.at(1);
     } else {
-        result.kind = kind == "empty" ? TakeResult::Kind::kEmpty : TakeResult::Kind::kFinished;
+        result.kind = kind == "empty"    ? TakeResult::Kind::kEmpty
+                      : kind == "paused" ? TakeResult::Kind::kPaused
+                                         : TakeResult::Kind::kFinished;
         result.settlement_lost = reply.size() > 1 && reply[1] == "lost";
     }
     return result;
+}
+
+void Reserver::mark_running(redis::Connection& redis, const Reservation& job, std::size_t index) {
+    std::string record = "{\"queue\":";
+    json::append_string(record, job.queue);
+    record += ",\"run_at\":\"" + ruby_time::iso8601_utc(ruby_time::Clock::now()) +
+              "\",\"payload\":" + payload_field(job.payload) + "}";
+    std::vector<redis::Command> commands{
+        {"SET", keys_.worker(id_), std::move(record)},
+        {"HSET", keys_.running_index(), id_, std::to_string(index)},
+    };
+    redis.send(commands);
+}
+
+void Prefetch::observe(std::size_t jobs, std::chrono::steady_clock::duration took) {
+    if (jobs == 0) return;
+    auto per_job =
+        std::chrono::duration_cast<std::chrono::microseconds>(took) / static_cast<long>(jobs);
+    long fits = per_job.count() <= 0 ? limit_ : budget_.count() / std::max(1L, per_job.count());
+    int target = static_cast<int>(std::clamp<long>(fits, 1, limit_));
+    size_ = target < size_ ? target : std::min(target, size_ * 2);
 }
 
 }  // namespace resque::worker

@@ -1,9 +1,12 @@
 #pragma once
 
-// Reserving and settling jobs: one call of take.lua settles the job a worker held
-// (success, failure record, or requeue) and reserves the next, atomically, so no
-// instant exists at which a killed worker leaves a job nowhere (docs/architecture.md).
+// Reserving and settling jobs: one call of take.lua settles the batch a worker held
+// (successes, failure records, requeues) and reserves the next batch, atomically, so
+// no instant exists at which a killed worker leaves a job nowhere
+// (docs/architecture.md). A batch is one job while jobs are slow; fast jobs are taken
+// a few at a time (Prefetch), which is what makes a job cost a fraction of a round trip.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,12 +19,12 @@ namespace resque::worker {
 
 /// A job taken from a queue and held by this worker.
 struct Reservation {
-    std::string token;    ///< identifies this reservation in the in-flight entry
+    std::string token;  ///< the token of the batch it came in
     std::string queue;
     std::string payload;  ///< exact bytes from the queue
 };
 
-/// How a held job ends.
+/// How one held job ends.
 struct Settlement {
     enum class Kind { kNone, kDone, kFailed, kRequeue };
     Kind kind = Kind::kNone;
@@ -30,29 +33,40 @@ struct Settlement {
     std::string failure_json;  ///< the encoded record, for kFailed
 };
 
+/// How a held batch ends: one settlement per job, in batch order.
+struct BatchSettlement {
+    std::string token;  ///< empty: nothing held
+    std::vector<Settlement> outcomes;
+};
+
 /// What take() found.
 struct TakeResult {
     enum class Kind { kJob, kEmpty, kPaused, kWrongType, kFinished };
     Kind kind = Kind::kEmpty;
-    Reservation job;         ///< for kJob
-    std::string bad_queue;   ///< for kWrongType
-    bool settlement_lost = false;  ///< the settled job was no longer ours
+    std::string token;              ///< for kJob
+    std::vector<Reservation> jobs;  ///< for kJob: the batch, in order (at least one)
+    std::string bad_queue;          ///< for kWrongType
+    bool settlement_lost = false;   ///< the settled batch was no longer ours
 };
 
 /// The per-worker reservation state: keys and ids computed once.
 class Reserver {
-   public:
+ public:
     Reserver(redis::Keys keys, std::string worker_id, FailureBackendKind backend);
 
-    /// Settles `settle` (if any) and, when `reserve`, takes the next job from `queues`
-    /// in order. Idempotent under retry after a lost reply (see take.lua).
-    TakeResult take(redis::Connection& redis, const Settlement& settle, bool reserve,
+    /// Settles `settle` (if it names a batch) and takes up to `reserve` jobs (0: none)
+    /// from `queues`, in priority order. Idempotent under retry after a lost reply.
+    TakeResult take(redis::Connection& redis, const BatchSettlement& settle, int reserve,
                     const std::vector<std::string>& queues);
+
+    /// Makes job `index` of the held batch the running one, so `worker:<id>` names it:
+    /// sent without waiting for the reply (no round trip).
+    void mark_running(redis::Connection& redis, const Reservation& job, std::size_t index);
 
     [[nodiscard]] const std::string& worker_id() const noexcept { return id_; }
     [[nodiscard]] const redis::Keys& keys() const noexcept { return keys_; }
 
-   private:
+ private:
     std::string next_token();
 
     redis::Keys keys_;
@@ -60,6 +74,22 @@ class Reserver {
     FailureBackendKind backend_;
     unsigned long long sequence_ = 0;
     std::string pending_token_;  // token of a reservation whose reply may have been lost
+};
+
+/// How many jobs to take at once: one while jobs are slow, more while each takes a
+/// small part of `budget`, so a batch holds about `budget` of work. Growth doubles per
+/// batch (a burst of slow jobs after fast ones is held by one worker for at most about
+/// twice the budget); a slow job shrinks it at once.
+class Prefetch {
+ public:
+    Prefetch(int limit, std::chrono::microseconds budget) : limit_(limit), budget_(budget) {}
+    [[nodiscard]] int next() const noexcept { return size_; }
+    void observe(std::size_t jobs, std::chrono::steady_clock::duration took);
+
+ private:
+    int limit_;
+    std::chrono::microseconds budget_;
+    int size_ = 1;
 };
 
 }  // namespace resque::worker

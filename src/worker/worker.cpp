@@ -48,6 +48,7 @@ struct Worker::State {
           id(make_worker_id(hostname, queue_list.id_part())),
           redis(redis_options),
           reserver(keys, id, opts.failure_backend),
+          prefetch(std::max(1, opts.prefetch), opts.prefetch_budget),
           outage(ctl, opts.shutdown_grace, "worker " + id) {}
 
     const RedisOptions& redis_options;
@@ -62,6 +63,7 @@ struct Worker::State {
     std::string id;
     redis::Connection redis;
     Reserver reserver;
+    Prefetch prefetch;
     Outage outage;
     std::unique_ptr<redis::Subscription> subscription;
     std::vector<std::string> known_queues;
@@ -69,8 +71,9 @@ struct Worker::State {
     std::map<std::string, SteadyClock::time_point> bad_queues;
     bool paused_seen = false;
 
-    std::mutex running_mutex;  // guards running and job_stop (read by the watchdog thread)
+    std::mutex running_mutex;  // guards running, batch and job_stop (watchdog thread reads)
     std::optional<Reservation> running;
+    BatchSettlement batch;  // outcomes of the held batch so far
     std::stop_source job_stop;
     std::mutex beat_mutex;  // guards beats_stopped and each heartbeat's writes
     bool beats_stopped = false;
@@ -78,14 +81,13 @@ struct Worker::State {
     void set_title(const std::string& text) {
         if (title) title(text);
     }
-    PruneRules prune_rules() const {
-        return {hostname, options.prune_after, options.recovery, id};
-    }
+    PruneRules prune_rules() const { return {hostname, options.prune_after, options.recovery, id}; }
     void startup();
     std::vector<std::string> current_queues();
     void wait_for_work();
     bool ensure_subscription();
     Settlement run_job(const Reservation& job);
+    void run_batch(const TakeResult& taken);
     void note_pause_change();
     std::string loop();
     void heartbeat_loop(std::stop_token stop);
@@ -179,8 +181,37 @@ void Worker::State::note_pause_change() {
     set_title(paused ? "Paused" : "Waiting for " + queue_list.id_part());
 }
 
+void Worker::State::run_batch(const TakeResult& taken) {
+    {
+        std::lock_guard lock(running_mutex);
+        batch = BatchSettlement{taken.token, {}};
+    }
+    auto started = SteadyClock::now();
+    std::size_t ran = 0;
+    for (std::size_t i = 0; i < taken.jobs.size(); ++i) {
+        const Reservation& job = taken.jobs[i];
+        Settlement outcome{Settlement::Kind::kRequeue, job.token, job.queue, {}};
+        // Between two jobs of a batch a stop or pause puts the rest back unstarted.
+        if (i == 0 || (!control.stopping() && !control.paused())) {
+            if (i > 0) {
+                // The first job's record came with the reservation; later ones are
+                // named here, before they start, without waiting for Redis.
+                try {
+                    reserver.mark_running(redis, job, i);
+                } catch (const RedisError& error) {
+                    outage.failed(error.what());  // the settling take will retry
+                }
+            }
+            outcome = run_job(job);
+            ++ran;
+        }
+        std::lock_guard lock(running_mutex);
+        batch.outcomes.push_back(std::move(outcome));
+    }
+    prefetch.observe(ran, SteadyClock::now() - started);
+}
+
 std::string Worker::State::loop() {
-    Settlement pending;
     bool was_working = false;
     bool shutdown_seen = false;
     for (;;) {
@@ -190,30 +221,43 @@ std::string Worker::State::loop() {
             hooks.run_worker(Hooks::WorkerEvent::kShutdown, id);
         }
         bool want = !control.stopping() && !control.paused();
+        BatchSettlement settle;
+        {
+            std::lock_guard lock(running_mutex);
+            settle = batch;
+        }
         TakeResult result = outage.retry(redis, [&] {
             auto queues = want ? current_queues() : std::vector<std::string>{};
-            return reserver.take(redis, pending, want && !queues.empty(), queues);
+            return reserver.take(redis, settle, want ? prefetch.next() : 0, queues);
         });
         if (result.settlement_lost) {
-            log::worker()->warn("job outcome not recorded: the job was recovered elsewhere "
-                                "while it ran queue={} worker={}", pending.queue, id);
+            log::worker()->warn(
+                "job outcomes not recorded: the jobs were recovered elsewhere "
+                "while they ran jobs={} worker={}",
+                settle.outcomes.size(), id);
         }
-        pending = Settlement{};
+        {
+            std::lock_guard lock(running_mutex);
+            batch = BatchSettlement{};
+        }
         switch (result.kind) {
             case TakeResult::Kind::kJob:
                 was_working = true;
-                pending = run_job(result.job);
+                run_batch(result);
                 continue;
             case TakeResult::Kind::kWrongType:
                 bad_queues[result.bad_queue] = SteadyClock::now();
-                log::worker()->warn("queue key is not a list; skipping it for 60 s queue={} "
-                                    "key={}", result.bad_queue, keys.queue(result.bad_queue));
+                log::worker()->warn(
+                    "queue key is not a list; skipping it for 60 s queue={} "
+                    "key={}",
+                    result.bad_queue, keys.queue(result.bad_queue));
                 continue;
             case TakeResult::Kind::kPaused:
                 set_title("Paused");
                 wait_for_work();
                 continue;
-            default: break;
+            default:
+                break;
         }
         if (control.stopping()) return control.stop_now() ? "stop requested" : "quit requested";
         if (want && was_working) {
@@ -249,23 +293,32 @@ void Worker::State::heartbeat_loop(std::stop_token stop) {
 void Worker::State::give_up_job_after_grace(const Reservation& job) {
     // Limitation: a C++ handler running in this process cannot be interrupted; after the
     // grace period its job is requeued and the whole process exits, ending the handler.
-    log::worker()->warn("job did not finish within the shutdown grace; requeueing it and "
-                        "exiting queue={} worker={} grace_ms={}", job.queue, id,
-                        options.shutdown_grace.count());
+    log::worker()->warn(
+        "job did not finish within the shutdown grace; requeueing it and "
+        "exiting queue={} worker={} grace_ms={}",
+        job.queue, id, options.shutdown_grace.count());
     {
         // No heartbeat may re-register us after the unregistration below.
         std::lock_guard beat_lock(beat_mutex);
         beats_stopped = true;
     }
     try {
+        // Jobs of the batch that finished keep their outcomes; the running one and any
+        // not started go back to their queues (take.lua requeues jobs without one).
+        BatchSettlement settle;
+        {
+            std::lock_guard lock(running_mutex);
+            settle = batch;
+        }
         redis::Connection own(redis_options);
-        Reserver settle(keys, id, options.failure_backend);
-        settle.take(own, Settlement{Settlement::Kind::kRequeue, job.token, job.queue, {}}, false,
-                    {});
+        Reserver settler(keys, id, options.failure_backend);
+        settler.take(own, settle, 0, {});
         unregister_worker(own, keys, id);
     } catch (const std::exception& error) {
-        log::worker()->error("could not requeue job at shutdown: {}; pruning will recover it "
-                             "queue={} worker={}", error.what(), job.queue, id);
+        log::worker()->error(
+            "could not requeue job at shutdown: {}; pruning will recover it "
+            "queue={} worker={}",
+            error.what(), job.queue, id);
     }
     // Stop a running program (its own process group would outlive us) and give the
     // job's thread a moment to kill it before the process ends.
@@ -309,8 +362,7 @@ void Worker::State::watchdog_loop(std::stop_token stop) {
 Worker::Worker(const RedisOptions& redis, const WorkerOptions& options,
                const HandlerRegistry& handlers, const Hooks& hooks, Control& control,
                TitleSetter title)
-    : state_(std::make_unique<State>(redis, options, handlers, hooks, control,
-                                     std::move(title))) {}
+    : state_(std::make_unique<State>(redis, options, handlers, hooks, control, std::move(title))) {}
 
 Worker::~Worker() = default;
 

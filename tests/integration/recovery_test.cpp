@@ -9,6 +9,7 @@
 #include "redis/keys.hpp"
 #include "redis_server.hpp"
 #include "resque/worker.hpp"
+#include "worker/held_batch.hpp"
 #include "worker/registry.hpp"
 #include "worker/reservation.hpp"
 #include "worker_fixture.hpp"
@@ -35,7 +36,8 @@ class Recovery : public ::testing::Test {
     void dead_cpp_worker(const std::string& id, const std::string& queue,
                          const std::string& payload) {
         cmd({"SADD", "resque:workers", id});
-        cmd({"HSET", "resque:cpp:inflight", id, "7\n" + queue + "\n" + payload});
+        cmd({"HSET", "resque:cpp:inflight", id,
+             worker::encode_held_batch({"7", {{queue, payload}}})});
         cmd({"SET", "resque:worker:" + id,
              R"({"queue":")" + queue + R"(","run_at":"2026-12-03T12:00:00Z","payload":)" + payload +
                  "}"});
@@ -146,6 +148,77 @@ TEST_F(Recovery, JobAlreadySettledByRubysPrunerIsNotRequeuedAgain) {
     EXPECT_EQ(cmd({"SISMEMBER", "resque:workers", dead}), "0");
 }
 
+// A worker dies holding a prefetched batch (jobs from two queues) while running the
+// second job: every job of the batch is accounted for, in its queue's original order.
+class BatchRecovery : public Recovery {
+ protected:
+    std::string dead = worker::local_hostname() + ":999995:hi,lo";
+    void dead_batch_worker(bool record_present) {
+        cmd({"RPUSH", "resque:queue:hi", R"({"class":"Later","args":["hi"]})"});
+        cmd({"RPUSH", "resque:queue:lo", R"({"class":"Later","args":["lo"]})"});
+        cmd({"SADD", "resque:workers", dead});
+        worker::HeldBatch batch{"9",
+                                {{"hi", R"({"class":"A","args":[1]})"},
+                                 {"hi", R"({"class":"A","args":[2]})"},
+                                 {"lo", R"({"class":"A","args":[3]})"}}};
+        cmd({"HSET", "resque:cpp:inflight", dead, worker::encode_held_batch(batch)});
+        cmd({"HSET", "resque:cpp:inflight:running", dead, "1"});
+        if (record_present) {
+            cmd({"SET", "resque:worker:" + dead,
+                 R"({"queue":"hi","run_at":"2026-12-03T12:00:00Z","payload":{"class":"A","args":[2]}})"});
+        }
+    }
+    std::string queue(const std::string& name) {
+        return cmd({"LRANGE", "resque:queue:" + name, "0", "-1"});
+    }
+};
+
+TEST_F(BatchRecovery, RequeuePolicyPutsEveryHeldJobBackInOrder) {
+    dead_batch_worker(true);
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 1);
+    EXPECT_EQ(queue("hi"),
+              "{\"class\":\"A\",\"args\":[1]}\n{\"class\":\"A\",\"args\":[2]}\n"
+              "{\"class\":\"Later\",\"args\":[\"hi\"]}");
+    EXPECT_EQ(queue("lo"),
+              "{\"class\":\"A\",\"args\":[3]}\n{\"class\":\"Later\",\"args\":[\"lo\"]}");
+    EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "0");
+    EXPECT_EQ(cmd({"HLEN", "resque:cpp:inflight"}), "0");
+    EXPECT_EQ(cmd({"HLEN", "resque:cpp:inflight:running"}), "0");
+}
+
+TEST_F(BatchRecovery, FailPolicyFailsOnlyTheRunningJobAndRequeuesTheRest) {
+    dead_batch_worker(true);
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kFail), 1);
+    ASSERT_EQ(cmd({"LLEN", "resque:failed"}), "1");
+    auto record = nlohmann::json::parse(cmd({"LINDEX", "resque:failed", "0"}));
+    EXPECT_EQ(record["payload"]["args"][0], 2);
+    EXPECT_EQ(record["exception"], "Resque::PruneDeadWorkerDirtyExit");
+    EXPECT_EQ(queue("hi"),
+              "{\"class\":\"A\",\"args\":[1]}\n{\"class\":\"Later\",\"args\":[\"hi\"]}");
+    EXPECT_EQ(queue("lo"),
+              "{\"class\":\"A\",\"args\":[3]}\n{\"class\":\"Later\",\"args\":[\"lo\"]}");
+}
+
+// Ruby's pruner settled the running job from the record (and deleted it); the jobs it
+// never knew about must still come back, and the running one must not come back twice.
+TEST_F(BatchRecovery, AfterRubysPrunerTookTheRunningJobTheOthersAreRequeued) {
+    dead_batch_worker(false);
+    prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue);
+    EXPECT_EQ(queue("hi"),
+              "{\"class\":\"A\",\"args\":[1]}\n{\"class\":\"Later\",\"args\":[\"hi\"]}");
+    EXPECT_EQ(queue("lo"),
+              "{\"class\":\"A\",\"args\":[3]}\n{\"class\":\"Later\",\"args\":[\"lo\"]}");
+    EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "0");
+    EXPECT_EQ(cmd({"SISMEMBER", "resque:workers", dead}), "0");
+}
+
+TEST_F(BatchRecovery, UnreadableBatchIsLeftForInspectionNotDropped) {
+    cmd({"SADD", "resque:workers", dead});
+    cmd({"HSET", "resque:cpp:inflight", dead, "9\nhi\n999\nshort"});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 0);
+    EXPECT_EQ(cmd({"HGET", "resque:cpp:inflight", dead}), "9\nhi\n999\nshort");
+}
+
 TEST_F(Recovery, UnreadableHeartbeatIsNotPrunedByAgeAndDoesNotStopPruning) {
     cmd({"SADD", "resque:workers", "hostX:1:q", "hostY:2:q"});
     cmd({"HSET", "resque:workers:heartbeat", "hostX:1:q", "1764765000", "hostY:2:q",
@@ -170,23 +243,51 @@ TEST_F(Recovery, RetriedReservationAfterLostReplyReturnsTheSameJob) {
     // Simulate the lost reply: reserve through a second reserver sharing the token
     // sequence position (both start at token "1"), then retry with the first.
     worker::Reserver lost(keys, "h:1:q", FailureBackendKind::kRedis);
-    auto first = lost.take(redis, {}, true, {"q"});
-    auto retried = reserver.take(redis, {}, true, {"q"});
+    auto first = lost.take(redis, {}, 1, {"q"});
+    auto retried = reserver.take(redis, {}, 1, {"q"});
     ASSERT_EQ(retried.kind, worker::TakeResult::Kind::kJob);
-    EXPECT_EQ(retried.job.payload, first.job.payload);
+    ASSERT_EQ(retried.jobs.size(), 1u);
+    EXPECT_EQ(retried.jobs[0].payload, first.jobs.at(0).payload);
     EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "1");
 
-    worker::Settlement done{worker::Settlement::Kind::kDone, retried.job.token, "q", {}};
-    auto next = reserver.take(redis, done, true, {"q"});
-    EXPECT_EQ(next.job.payload, R"({"class":"A","args":[2]})");
+    worker::BatchSettlement done{retried.token,
+                                 {{worker::Settlement::Kind::kDone, retried.token, "q", {}}}};
+    auto next = reserver.take(redis, done, 1, {"q"});
+    ASSERT_EQ(next.jobs.size(), 1u);
+    EXPECT_EQ(next.jobs[0].payload, R"({"class":"A","args":[2]})");
     EXPECT_EQ(cmd({"GET", "resque:stat:processed"}), "1");
+}
+
+// The same for a call that settled a batch and reserved the next: the retry neither
+// counts the settled jobs twice nor reports them lost, and gets the same new batch.
+TEST_F(Recovery, RetriedSettleAndReserveAfterLostReplyIsIdempotent) {
+    for (int i = 1; i <= 4; ++i) {
+        cmd({"RPUSH", "resque:queue:q", R"({"class":"A","args":[)" + std::to_string(i) + "]}"});
+    }
+    redis::Connection redis(options_for(server));
+    worker::Reserver reserver(keys, "h:1:q", FailureBackendKind::kRedis);
+    worker::Reserver lost(keys, "h:1:q", FailureBackendKind::kRedis);
+    auto batch = lost.take(redis, {}, 2, {"q"});
+    ASSERT_EQ(reserver.take(redis, {}, 2, {"q"}).token, batch.token);
+    worker::BatchSettlement settle{batch.token, {}};
+    for (const auto& job : batch.jobs) {
+        settle.outcomes.push_back({worker::Settlement::Kind::kDone, job.token, job.queue, {}});
+    }
+    auto first = lost.take(redis, settle, 2, {"q"});
+    auto retried = reserver.take(redis, settle, 2, {"q"});
+    EXPECT_FALSE(retried.settlement_lost);
+    EXPECT_EQ(retried.token, first.token);
+    ASSERT_EQ(retried.jobs.size(), 2u);
+    EXPECT_EQ(retried.jobs[1].payload, R"({"class":"A","args":[4]})");
+    EXPECT_EQ(cmd({"GET", "resque:stat:processed"}), "2");
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "0");
 }
 
 TEST_F(Recovery, RunningJobRecordIsVisibleToResqueToolsWhileHeld) {
     cmd({"RPUSH", "resque:queue:q", R"({"class":"A","args":["x"]})"});
     redis::Connection redis(options_for(server));
     worker::Reserver reserver(keys, "h:1:q", FailureBackendKind::kRedis);
-    reserver.take(redis, {}, true, {"q"});
+    reserver.take(redis, {}, 1, {"q"});
     auto record = nlohmann::ordered_json::parse(cmd({"GET", "resque:worker:h:1:q"}));
     EXPECT_EQ(record["queue"], "q");
     EXPECT_EQ(record["payload"], nlohmann::ordered_json::parse(R"({"class":"A","args":["x"]})"));

@@ -176,6 +176,62 @@ TEST_F(WorkerIntegration, WildcardAndNegationFollowResqueOrder) {
     EXPECT_NE(cmd({"SMEMBERS", "resque:workers"}).find(":critical,*"), std::string::npos);
 }
 
+// Fast jobs are taken several at a time; whichever of them runs, `worker:<id>` (what
+// Resque's tools show) names that job, and the in-flight batch holds the rest.
+TEST_F(WorkerIntegration, WorkerRecordNamesTheRunningJobInsideAPrefetchedBatch) {
+    std::atomic<bool> release{false};
+    HandlerRegistry handlers = echo_handlers();
+    handlers.add("Block", [&](const JobContext& ctx) {
+        journal.add(ctx.queue + ":" + ctx.args_json);
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+    // Batches grow 1, 2, 4: [e1] [e2 e3] [e4 Block e5], so Block runs second in its batch.
+    for (int i = 1; i <= 4; ++i)
+        push("q", R"({"class":"Echo","args":["e)" + std::to_string(i) + "\"]}");
+    push("q", R"({"class":"Block","args":["block"]})");
+    push("q", R"({"class":"Echo","args":["e5"]})");
+    RunningWorker worker(server, fast_options({"q"}), handlers);
+
+    ASSERT_TRUE(wait_until([&] { return journal.size() == 5; }));
+    std::string id = cmd({"SMEMBERS", "resque:workers"});
+    ASSERT_TRUE(wait_until([&] {
+        auto record = cmd({"GET", "resque:worker:" + id});
+        return record != "(nil)" && json::parse(record)["payload"]["args"][0] == "block";
+    }));
+    EXPECT_EQ(json::parse(cmd({"GET", "resque:worker:" + id}))["queue"], "q");
+    EXPECT_EQ(cmd({"HGET", "resque:cpp:inflight:running", id}), "1");
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "0");
+    EXPECT_NE(cmd({"HGET", "resque:cpp:inflight", id}).find(R"(["e5"])"), std::string::npos);
+
+    release = true;
+    ASSERT_TRUE(wait_until([&] { return stat("processed") == 6; }));
+    ASSERT_TRUE(wait_until([&] { return cmd({"GET", "resque:worker:" + id}) == "(nil)"; }));
+    EXPECT_EQ(journal.entries().back(), R"(q:["e5"])");
+    EXPECT_EQ(cmd({"HLEN", "resque:cpp:inflight:running"}), "0");
+}
+
+// With prefetch 1 a job from a higher-priority queue pushed while a lower one runs is
+// next, as in Resque.
+TEST_F(WorkerIntegration, PrefetchOneKeepsStrictPriorityBetweenEveryTwoJobs) {
+    std::atomic<bool> release{false};
+    HandlerRegistry handlers = echo_handlers();
+    handlers.add("Block", [&](const JobContext& ctx) {
+        journal.add(ctx.queue + ":" + ctx.args_json);
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+    for (int i = 0; i < 3; ++i) push("low", R"({"class":"Echo","args":["l"]})");
+    push("low", R"({"class":"Block","args":["b"]})");
+    push("low", R"({"class":"Echo","args":["after"]})");
+    auto options = fast_options({"high", "low"});
+    options.prefetch = 1;
+    RunningWorker worker(server, options, handlers);
+    ASSERT_TRUE(wait_until([&] { return journal.size() == 4; }));
+    push("high", R"({"class":"Echo","args":["urgent"]})");
+    release = true;
+    ASSERT_TRUE(wait_until([&] { return journal.size() == 6; }));
+    EXPECT_EQ(journal.entries()[4], R"(high:["urgent"])");
+}
+
 TEST_F(WorkerIntegration, IdleWorkerWakesForJobPushedLaterByForeignClient) {
     RunningWorker worker(server, fast_options({"q"}), echo_handlers());
     ASSERT_TRUE(wait_until([&] { return !cmd({"SMEMBERS", "resque:workers"}).empty(); }));

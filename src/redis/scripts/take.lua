@@ -1,69 +1,119 @@
--- Finish the job a worker holds (if any) and reserve its next one, in one atomic step.
--- A job is always in exactly one place: its queue, or this worker's in-flight entry
--- (with the Resque-visible `worker:<id>` record beside it), or the failure list / done.
+-- Settle the batch of jobs a worker holds (if any) and reserve its next batch, in one
+-- atomic step. A job is always in exactly one place: its queue, or this worker's
+-- in-flight batch (worker/held_batch.hpp; the running one named by `worker:<id>`, which
+-- Resque's tools show), or the failure list / done.
 --
--- KEYS[1] worker:<id>         KEYS[2] cpp:inflight (hash, field = worker id)
--- KEYS[3] stat:processed      KEYS[4] stat:processed:<id>
--- KEYS[5] stat:failed         KEYS[6] stat:failed:<id>
--- KEYS[7] failure list        KEYS[8] failed_queues
--- KEYS[9] pause-all-workers   KEYS[10] queue key to requeue into (finish = requeue)
--- KEYS[11..] queue keys, in priority order
--- ARGV[1] worker id           ARGV[2] token of the job being finished ("" = none)
--- ARGV[3] finish: "ok" | "failed" | "requeue" | ""
--- ARGV[4] failure record JSON ARGV[5] failure list name for failed_queues ("" = none)
--- ARGV[6] "1" to reserve      ARGV[7] token for the new reservation
--- ARGV[8] run_at              ARGV[9..] per queue: raw name, JSON-encoded name
+-- KEYS[1] worker:<id>          KEYS[2] cpp:inflight (hash, field = worker id)
+-- KEYS[3] cpp:inflight:running KEYS[4] stat:processed  KEYS[5] stat:processed:<id>
+-- KEYS[6] stat:failed          KEYS[7] stat:failed:<id> KEYS[8] failed_queues
+-- KEYS[9] pause-all-workers    KEYS[10] queues (set)
+-- KEYS[11..] queue keys to reserve from, in priority order
+-- ARGV[1] worker id            ARGV[2] token of the batch being settled ("" = none)
+-- ARGV[3] outcomes, one letter per held job: o(k) f(ailed) r(equeue)
+-- ARGV[4] number of failures F ARGV[5] queue key prefix (`<ns>:queue:`)
+-- ARGV[6] how many jobs to reserve (0 = none)  ARGV[7] token for the new batch
+-- ARGV[8] run_at               ARGV[9] per-minute processed key prefix
+-- ARGV[10] per-minute failed key prefix
+-- ARGV[11 .. 10+3F] per failure, in held order: failure list key, record, name for
+--   failed_queues ("" = none)
+-- then per queue to reserve from: raw name, JSON-encoded name
 --
--- Returns {"job", token, queue, payload} | {"empty"} | {"paused"} | {"wrongtype", queue}
--- | {"finished"}; a second element "lost" in {"finished"} or "empty" results means
--- the job being finished was no longer held (recovered elsewhere).
+-- Returns {"jobs", token, queue1, payload1, ...} | {"empty", lost} | {"paused", lost}
+-- | {"wrongtype", queue} | {"finished", lost}; lost = "lost" when the batch being
+-- settled was no longer held (recovered elsewhere while it ran).
 
 local id = ARGV[1]
 local held = redis.call('HGET', KEYS[2], id)
+local failures = tonumber(ARGV[4])
+local first_queue_arg = 11 + 3 * failures
 
-local function split(entry)
-  local a = string.find(entry, '\n', 1, true)
-  local b = string.find(entry, '\n', a + 1, true)
-  return string.sub(entry, 1, a - 1), string.sub(entry, a + 1, b - 1), string.sub(entry, b + 1)
+local function parse(batch)
+  local nl = string.find(batch, '\n', 1, true)
+  local entries = {}
+  local pos = nl + 1
+  while pos <= #batch do
+    local a = string.find(batch, '\n', pos, true)
+    local b = string.find(batch, '\n', a + 1, true)
+    local len = tonumber(string.sub(batch, a + 1, b - 1))
+    entries[#entries + 1] = {string.sub(batch, pos, a - 1), string.sub(batch, b + 1, b + len)}
+    pos = b + len + 1
+  end
+  return string.sub(batch, 1, nl - 1), entries
+end
+
+local function bump(key, minute_prefix, n)
+  if n == 0 then return end
+  redis.call('INCRBY', key, n)
+  if minute_prefix ~= '' then
+    local minute_key = minute_prefix .. math.floor(tonumber(redis.call('TIME')[1]) / 60)
+    redis.call('INCRBY', minute_key, n)
+    redis.call('EXPIRE', minute_key, 172800)
+  end
 end
 
 local lost = nil
 if ARGV[2] ~= '' then
-  local token, queue, payload = nil, nil, nil
-  if held then token, queue, payload = split(held) end
+  local token, entries = nil, nil
+  if held then token, entries = parse(held) end
   if token == ARGV[2] then
-    if ARGV[3] == 'requeue' then
-      redis.call('LPUSH', KEYS[10], payload)
-    else
-      redis.call('INCRBY', KEYS[3], 1)
-      redis.call('INCRBY', KEYS[4], 1)
-      if ARGV[3] == 'failed' then
-        redis.call('RPUSH', KEYS[7], ARGV[4])
-        if ARGV[5] ~= '' then redis.call('SADD', KEYS[8], ARGV[5]) end
-        redis.call('INCRBY', KEYS[5], 1)
-        redis.call('INCRBY', KEYS[6], 1)
+    local outcomes = ARGV[3]
+    local ok, failed, f = 0, 0, 0
+    -- Requeued jobs go back to the head of their queues in their original order.
+    for i = #entries, 1, -1 do
+      if string.sub(outcomes, i, i) == 'r' or string.sub(outcomes, i, i) == '' then
+        redis.call('LPUSH', ARGV[5] .. entries[i][1], entries[i][2])
+        redis.call('SADD', KEYS[10], entries[i][1])
       end
     end
+    for i = 1, #entries do
+      local outcome = string.sub(outcomes, i, i)
+      if outcome == 'o' then
+        ok = ok + 1
+      elseif outcome == 'f' then
+        local at = 11 + 3 * f
+        redis.call('RPUSH', ARGV[at], ARGV[at + 1])
+        if ARGV[at + 2] ~= '' then redis.call('SADD', KEYS[8], ARGV[at + 2]) end
+        f = f + 1
+      end
+    end
+    bump(KEYS[4], ARGV[9], ok + f)
+    bump(KEYS[5], '', ok + f)
+    bump(KEYS[6], ARGV[10], f)
+    bump(KEYS[7], '', f)
     redis.call('DEL', KEYS[1])
     redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
     held = false
+  elseif held and token == ARGV[7] then
+    -- our own earlier call, whose reply was lost, settled the batch and reserved this one
   else
     lost = 'lost'
+    if not held then
+      -- a record re-created by a late pipelined update after recovery: not ours to keep
+      redis.call('DEL', KEYS[1])
+      redis.call('HDEL', KEYS[3], id)
+    end
   end
 end
 
-if ARGV[6] ~= '1' then return {'finished', lost} end
+local reserve = tonumber(ARGV[6])
+if reserve == 0 then return {'finished', lost} end
 
--- A reservation made by a call whose reply was lost (connection drop) is handed back
--- instead of taking another job: retrying this script never strands a job.
+-- A batch reserved by a call whose reply was lost (connection drop) is handed back
+-- instead of taking more: retrying this script never strands a job.
 if held then
-  local token, queue, payload = split(held)
-  return {'job', token, queue, payload}
+  local token, entries = parse(held)
+  local out = {'jobs', token}
+  for i = 1, #entries do
+    out[#out + 1] = entries[i][1]
+    out[#out + 1] = entries[i][2]
+  end
+  return out
 end
 
 local pause = redis.call('GET', KEYS[9])
 if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
-  return {'paused'}
+  return {'paused', lost}
 end
 
 local function record(queue_json, payload)
@@ -74,14 +124,30 @@ local function record(queue_json, payload)
   return '{"queue":' .. queue_json .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. field .. '}'
 end
 
+local out = {'jobs', ARGV[7]}
+local parts = {ARGV[7], '\n'}
+local first_json = nil
 for i = 11, #KEYS do
-  local name = ARGV[9 + (i - 11) * 2]
-  local popped = redis.pcall('LPOP', KEYS[i])
-  if type(popped) == 'table' and popped.err then return {'wrongtype', name} end
+  local need = reserve - (#out - 2) / 2
+  if need <= 0 then break end
+  local arg = first_queue_arg + (i - 11) * 2
+  local name = ARGV[arg]
+  local popped = redis.pcall('LPOP', KEYS[i], need)
+  if type(popped) == 'table' and popped.err then
+    if #out == 2 then return {'wrongtype', name} end
+    break  -- reported by the next call, once the jobs taken here are done
+  end
   if popped then
-    redis.call('HSET', KEYS[2], id, ARGV[7] .. '\n' .. name .. '\n' .. popped)
-    redis.call('SET', KEYS[1], record(ARGV[10 + (i - 11) * 2], popped))
-    return {'job', ARGV[7], name, popped}
+    for _, payload in ipairs(popped) do
+      if not first_json then first_json = record(ARGV[arg + 1], payload) end
+      out[#out + 1] = name
+      out[#out + 1] = payload
+      parts[#parts + 1] = name .. '\n' .. #payload .. '\n'
+      parts[#parts + 1] = payload
+    end
   end
 end
-return {'empty', lost}
+if #out == 2 then return {'empty', lost} end
+redis.call('HSET', KEYS[2], id, table.concat(parts))
+redis.call('SET', KEYS[1], first_json)
+return out

@@ -31,6 +31,10 @@ void add_bench_command(CLI::App& app, GlobalOptions& globals) {
     command->add_option("--pickup-jobs", options->pickup_jobs, "jobs in the latency phase")
         ->check(number_in(1, 100'000))
         ->capture_default_str();
+    command->add_option("--idle-workers", options->idle_workers,
+                        "idle pool whose memory is measured (0: skip)")
+        ->check(number_in(0, 256))
+        ->capture_default_str();
     command->add_flag("--json", *json_output, "also print the figures as JSON on the last line");
     command->callback([&globals, options, json_output] {
         auto result = run_bench(globals.redis(), *options, [](const std::string& line) {
@@ -46,6 +50,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& globals) {
                     {"pickup_p99_ms", result.pickup_p99_ms},
                     {"pickup_max_ms", result.pickup_max_ms},
                     {"rss_mb", result.rss_mb},
+                    {"idle_pool_pss_mb", result.idle_pool_pss_mb},
                     {"redis_commands_per_job", result.redis_commands_per_job},
                     {"round_trips_per_job", result.round_trips_per_job}});
     });

@@ -156,6 +156,16 @@ double peak_rss_mb(pid_t pid) {
     return 0;
 }
 
+// Proportional set size: shared pages count once across the processes sharing them.
+double pss_mb(pid_t pid) {
+    std::ifstream rollup(fmt::format("/proc/{}/smaps_rollup", pid));
+    std::string line;
+    while (std::getline(rollup, line)) {
+        if (line.rfind("Pss:", 0) == 0) return std::stod(line.substr(4)) / 1024.0;
+    }
+    return 0;
+}
+
 double percentile(std::vector<double> values, double p) {
     if (values.empty()) return 0;
     std::sort(values.begin(), values.end());
@@ -267,6 +277,28 @@ BenchResult run_bench(const RedisOptions& redis_options, const BenchOptions& opt
         throw;
     }
     stop_pool(pool);
+
+    // 6. an idle pool's memory, all processes together
+    if (options.idle_workers > 0) {
+        BenchOptions idle = options;
+        idle.workers = options.idle_workers;
+        pid_t idle_pool = start_pool(bench_redis, idle, shared);
+        auto registered = [&] {
+            return admin.command({"SCARD", bench_redis.key_namespace + ":workers"}).as_integer();
+        };
+        auto start_wait = Clock::now();
+        while (registered() < options.idle_workers && seconds_since(start_wait) < 30) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        result.idle_pool_pss_mb = pss_mb(idle_pool);
+        for (pid_t pid : children_of(idle_pool)) {
+            if (pid != idle_pool) result.idle_pool_pss_mb += pss_mb(pid);
+        }
+        stop_pool(idle_pool);
+        say(fmt::format("idle pool of {} workers: {:.1f} MB PSS in all", options.idle_workers,
+                        result.idle_pool_pss_mb));
+    }
     ::munmap(memory, sizeof(SharedLatencies));
     delete_namespace(admin, bench_redis.key_namespace);
     return result;

@@ -37,16 +37,17 @@ class FaultInjection : public ::testing::Test {
         return spawn_process({RESQUE_MARKER_WORKER_PATH, url, "q", std::to_string(sleep_ms)}, {},
                              logs.path() / ("worker-" + std::to_string(n++) + ".log"));
     }
-    static void enqueue_markers(RedisServer& server) {
+    static void enqueue_markers(RedisServer& server, int jobs_total = kJobs) {
         Client client(options_for(server));
         std::vector<QueuedJob> jobs;
-        for (int i = 0; i < kJobs; ++i) {
+        for (int i = 0; i < jobs_total; ++i) {
             jobs.push_back({"q", {"Marker", {"m" + std::to_string(i)}}});
         }
         client.enqueue_many(jobs);
     }
     // Waits until the queue is drained and nothing is held, then checks every marker.
-    static void expect_every_job_ran(RedisServer& server, const std::string& what) {
+    static void expect_every_job_ran(RedisServer& server, const std::string& what,
+                                     int jobs_total = kJobs) {
         ASSERT_TRUE(wait_until(
             [&] {
                 return server.command({"LLEN", "resque:queue:q"}) == "0" &&
@@ -65,11 +66,11 @@ class FaultInjection : public ::testing::Test {
             start = end + 1;
         }
         int missing = 0;
-        for (int i = 0; i < kJobs; ++i) missing += ran.count("m" + std::to_string(i)) == 0;
+        for (int i = 0; i < jobs_total; ++i) missing += ran.count("m" + std::to_string(i)) == 0;
         EXPECT_EQ(missing, 0) << what;
         EXPECT_EQ(server.command({"LLEN", "resque:failed"}), "0") << what;
-        std::cout << "[ fault    ] " << what << ": " << kJobs << " jobs, " << ran.size()
-                  << " executions, " << ran.size() - (kJobs - missing) << " duplicates, "
+        std::cout << "[ fault    ] " << what << ": " << jobs_total << " jobs, " << ran.size()
+                  << " executions, " << ran.size() - (jobs_total - missing) << " duplicates, "
                   << missing << " lost\n";
     }
 };
@@ -87,6 +88,24 @@ TEST_F(FaultInjection, WorkersKilledAtRandomMomentsLoseNoJob) {
         victim = start_worker(server.url());
     }
     expect_every_job_ran(server, "SIGKILL x15");
+}
+
+// Jobs that take no time are taken in batches of up to 64: a worker killed mid-batch
+// leaves every job of its batch to recovery.
+TEST_F(FaultInjection, WorkersKilledWhileHoldingPrefetchedBatchesLoseNoJob) {
+    constexpr int kFastJobs = 20000;
+    RedisServer server;
+    enqueue_markers(server, kFastJobs);
+    for (int i = 0; i < 2; ++i) workers.push_back(start_worker(server.url(), 0));
+
+    std::mt19937 random(6789);
+    for (int round = 0; round < 8; ++round) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 + random() % 80));
+        auto& victim = workers[random() % workers.size()];
+        stop(victim, SIGKILL);
+        victim = start_worker(server.url(), 0);
+    }
+    expect_every_job_ran(server, "SIGKILL x8 during batched drain", kFastJobs);
 }
 
 TEST_F(FaultInjection, RedisKilledAndRestartedWithAofLosesNoJob) {

@@ -6,14 +6,17 @@
 // QUEUES is comma-separated ("*" for all). Job classes:
 //   Record  pushes JSON.stringify(args) (args as node-resque passed them) to
 //           interop:received
-//   Marker  pushes "node:<args[0]>" to test:exec (the list tests/tools/marker_worker
-//           writes bare markers to)
+//   Marker  sleeps args[1] ms (if given), then pushes "node:<args[0]>" to test:exec (the
+//           list tests/tools/marker_worker writes bare markers to)
+//   Slow    sleeps args[0] ms
 //   Boom    throws new Error(args[0])
 // Exits 0 after N jobs (successes and failures) when --jobs is given, else at SIGTERM /
 // SIGINT; either way it unregisters first (worker.end()). Prints one line per event.
 "use strict";
 
 const { NodeResque, connectionFor, usage, fail, untilSignal } = require("./peer");
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseOptions(argv) {
   const [url, queues, ...rest] = argv;
@@ -39,9 +42,13 @@ async function main() {
       },
     },
     Marker: {
-      perform: async (marker) => {
+      perform: async (marker, sleepMs) => {
+        if (sleepMs) await sleep(sleepMs);
         await worker.connection.redis.rpush("test:exec", `node:${marker}`);
       },
+    },
+    Slow: {
+      perform: async (ms) => sleep(ms),
     },
     Boom: {
       perform: async (message) => {

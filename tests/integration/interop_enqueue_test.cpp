@@ -61,6 +61,8 @@ TEST_F(InteropNodeEnqueues, OurWorkerRunsNodeJobsFromSeveralQueuesWithArgsIntact
               R"({"class":"Record","queue":"high","args":[1,"two",3.5,true,false,null]})");
     EXPECT_EQ(test::set_of(server_, "resque:queues"),
               (std::set<std::string>{"high", "low", "mail"}));
+    // node-resque checks each connection by writing a key of its own.
+    EXPECT_EQ(server_.command({"GET", "resque:connection_test_key"}), "ok");
 
     test::Journal journal;
     HandlerRegistry handlers;

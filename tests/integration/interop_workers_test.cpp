@@ -94,12 +94,28 @@ TEST_F(InteropWorkers, BothPoolsShareQueuesAndEveryJobRunsExactlyOnce) {
         jobs.push_back(
             {i % 2 ? "a" : "b", Job{"Marker", json::array({"m-" + std::to_string(i), 5})}});
     }
+    // node-resque's workers ignore pause-all-workers and ours honour it: pausing ours
+    // while the jobs arrive lets node's take the first ones however fast ours reserve,
+    // so both sides are sure to work; then ours resume beside them.
     Client client(parse_redis_url(server_.url()));
+    client.set_paused(true);
     ASSERT_EQ(client.enqueue_many(jobs), static_cast<std::size_t>(kJobs));
+    const auto markers = [&] { return std::stoi(server_.command({"LLEN", "test:exec"})); };
+    ASSERT_TRUE(test::wait_until([&] { return markers() >= 10; }, std::chrono::seconds(15)))
+        << node[0]->log();
+    for (const auto& marker : test::list_of(server_, "test:exec")) {
+        EXPECT_TRUE(marker.starts_with("node:")) << marker;
+    }
+    client.set_paused(false);
 
     // Prune again from both sides while jobs are running on both.
-    const auto markers = [&] { return std::stoi(server_.command({"LLEN", "test:exec"})); };
-    ASSERT_TRUE(test::wait_until([&] { return markers() > 0; }));
+    const auto ours_ran = [&] {
+        for (const auto& marker : test::list_of(server_, "test:exec")) {
+            if (!marker.starts_with("node:")) return true;
+        }
+        return false;
+    };
+    ASSERT_TRUE(test::wait_until(ours_ran, std::chrono::seconds(15))) << ours[0]->log();
     prune_from_both_sides();
     EXPECT_EQ(registered(), ids);
 

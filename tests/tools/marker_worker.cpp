@@ -1,11 +1,14 @@
 // A worker process for fault-injection tests: class `Marker` appends its first argument
 // to the list `test:exec` (retrying through outages, so a marker is never dropped by the
-// handler itself), optionally sleeping first.
+// handler itself), optionally sleeping first. QUEUES is one queue or a comma-separated
+// list in priority order.
 //
-//   marker_worker REDIS_URL QUEUE [SLEEP_MS]
+//   marker_worker REDIS_URL QUEUES [SLEEP_MS]
 
 #include <chrono>
 #include <iostream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "redis/connection.hpp"
@@ -15,7 +18,7 @@
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::cerr << "usage: marker_worker REDIS_URL QUEUE [SLEEP_MS]\n";
+        std::cerr << "usage: marker_worker REDIS_URL QUEUES [SLEEP_MS]\n";
         return 2;
     }
     auto redis = resque::parse_redis_url(argv[1]);
@@ -38,7 +41,8 @@ int main(int argc, char** argv) {
         }
     });
     resque::WorkerOptions options;
-    options.queues = {argv[2]};
+    std::istringstream queues(argv[2]);
+    for (std::string queue; std::getline(queues, queue, ',');) options.queues.push_back(queue);
     options.heartbeat_interval = std::chrono::milliseconds(200);
     options.idle_poll = std::chrono::milliseconds(200);
     options.shutdown_grace = std::chrono::seconds(2);

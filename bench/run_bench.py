@@ -135,7 +135,7 @@ def system_commands(args, url):
 
     if not os.access(args.resque, os.X_OK):
         commands["resque-cpp"] = f"{display_path(args.resque)} not found (run scripts/setup)"
-    elif subprocess.run([args.resque, "bench", "--help"], capture_output=True).returncode != 0:
+    elif not has_bench_command(args.resque):
         commands["resque-cpp"] = f"{display_path(args.resque)} has no bench command yet"
     else:
         commands["resque-cpp"] = [args.resque, "--redis", url, "bench", *common, "--json"]
@@ -154,6 +154,13 @@ def system_commands(args, url):
     else:
         commands["sidekiq"] = ["ruby", os.path.join(PEERS, "sidekiq_bench.rb"), url, *peer_args]
     return commands
+
+
+def has_bench_command(resque):
+    """Whether `resque --help` lists a bench subcommand (older builds have none)."""
+    shown = subprocess.run([resque, "--help"], capture_output=True, text=True).stdout
+    listed = shown.split("Subcommands:", 1)[-1].splitlines()
+    return any(line.split()[:1] == ["bench"] for line in listed)
 
 
 def run_system(command, timeout):

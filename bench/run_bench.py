@@ -52,7 +52,9 @@ REDIS_BENCHMARKS = [
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench", description=__doc__.split("\n\n")[0],
+        epilog="scripts/bench also takes --no-build: measure the build/resque already there.")
     parser.add_argument("--rounds", type=int, help="rounds of every system (default 3, 1 with --quick)")
     parser.add_argument("--jobs", type=int, help="jobs per measurement (default 20000, 2000 with --quick)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per system (default 2)")

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -169,14 +170,24 @@ def run_system(command, timeout):
     """Runs one system's measurement; returns its JSON result, or {"error": ...}."""
     if isinstance(command, str):
         return {"error": command}
+    # Its own process group, so that a run that hangs goes with its worker processes.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=ROOT, start_new_session=True)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return {"error": f"timed out after {timeout:.0f} s"}
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": f"exit {done.returncode}: {tail}"}
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # any worker its coordinator left behind
+        except ProcessLookupError:
+            pass
+    lines = stdout.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        tail = (stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {process.returncode}: {tail}"}
     try:
         result = json.loads(lines[-1])
     except json.JSONDecodeError:

@@ -264,8 +264,10 @@ async function runCoordinator(options, peer) {
   printResult(result);
 }
 
+// Worker processes of this coordinator, killed by fail() so none outlives it.
+const children = [];
+
 function startWorkers(script, options) {
-  const workers = [];
   for (let i = 0; i < options.workers; ++i) {
     // Worker output goes to our stderr: stdout's last line is the result.
     const child = require("child_process").spawn(
@@ -274,9 +276,9 @@ function startWorkers(script, options) {
     child.on("exit", (code, signal) => {
       if (!child.stopping) fail(new Error(`worker ${child.pid} exited (${code ?? signal})`));
     });
-    workers.push(child);
+    children.push(child);
   }
-  return workers;
+  return children;
 }
 
 async function stopWorkers(workers) {
@@ -293,6 +295,10 @@ async function stopWorkers(workers) {
 }
 
 function fail(error) {
+  for (const child of children) {
+    child.stopping = true;
+    child.kill("SIGKILL");
+  }
   console.error(`${require("path").basename(process.argv[1])}: ${error.message || error}`);
   process.exit(1);
 }

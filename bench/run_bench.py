@@ -141,7 +141,11 @@ def system_commands(args, url):
     elif not has_bench_command(args.resque):
         commands["resque-cpp"] = f"{display_path(args.resque)} has no bench command yet"
     else:
-        commands["resque-cpp"] = [args.resque, "--redis", url, "bench", *common, "--json"]
+        command = [args.resque, "--redis", url, "bench", *common, "--json"]
+        bench_help = subprocess.run([args.resque, "bench", "--help"], capture_output=True, text=True).stdout
+        if "--pickup-jobs" in bench_help:
+            command += ["--pickup-jobs", str(args.pickup_jobs)]
+        commands["resque-cpp"] = command
 
     if not os.path.isdir(os.path.join(PEERS, "node_modules")):
         missing = "bench/peers/node_modules missing (run scripts/bench, which runs npm ci)"

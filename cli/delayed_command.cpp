@@ -38,7 +38,8 @@ Job job_from(const DelayedArgs& args) {
         }
     }
     if (!parsed.is_array()) {
-        throw PayloadError("args must be a JSON array (got " + std::string(parsed.type_name()) + ")");
+        throw PayloadError("args must be a JSON array (got " + std::string(parsed.type_name()) +
+                           ")");
     }
     return Job{args.class_name, parsed};
 }

@@ -149,7 +149,8 @@ void add_common(CLI::App& command, ScheduleArgs& args) {
 
 void add_schedule_command(CLI::App& app, GlobalOptions& globals) {
     auto args = std::make_shared<ScheduleArgs>();
-    CLI::App* group = app.add_subcommand("schedule", "Recurring schedules: list, add, remove, next");
+    CLI::App* group =
+        app.add_subcommand("schedule", "Recurring schedules: list, add, remove, next");
     group->require_subcommand(1);
 
     CLI::App* list = group->add_subcommand("list", "List schedules with next and last runs");

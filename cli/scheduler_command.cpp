@@ -59,13 +59,15 @@ void add_scheduler_command(CLI::App& app, GlobalOptions& globals) {
         "Any number of schedulers may run against one Redis: one leads (the lock "
         "<ns>:<ns>:resque_scheduler_master_lock), the others take over when it stops. "
         "TERM, INT and QUIT stop it and release the lock.");
-    command->add_option("--schedule", args->schedule_file,
-                        "YAML file of recurring schedules (resque-scheduler's format)")
+    command
+        ->add_option("--schedule", args->schedule_file,
+                     "YAML file of recurring schedules (resque-scheduler's format)")
         ->check(CLI::ExistingFile);
     command->add_option("--zone", args->zone, "time zone for cron entries without one")
         ->capture_default_str();
-    command->add_option("--lock-ttl", args->lock_ttl_seconds,
-                        "leader lock expiry in seconds (a follower takes over within it)")
+    command
+        ->add_option("--lock-ttl", args->lock_ttl_seconds,
+                     "leader lock expiry in seconds (a follower takes over within it)")
         ->check(number_in(0.3, 86400))
         ->capture_default_str();
     command->add_option("--lock-prefix", args->lock_prefix,
@@ -73,12 +75,14 @@ void add_scheduler_command(CLI::App& app, GlobalOptions& globals) {
     command->add_option("--batch-size", args->batch_size, "delayed jobs moved per script call")
         ->check(number_in(1, 100000))
         ->capture_default_str();
-    command->add_option("--missed-runs", args->missed_runs,
-                        "recurring runs missed while no scheduler ran: skip or run-once")
+    command
+        ->add_option("--missed-runs", args->missed_runs,
+                     "recurring runs missed while no scheduler ran: skip or run-once")
         ->check(CLI::IsMember({"skip", "run-once"}))
         ->capture_default_str();
-    command->add_option("--missed-after", args->missed_after_seconds,
-                        "seconds overdue after which a run counts as missed")
+    command
+        ->add_option("--missed-after", args->missed_after_seconds,
+                     "seconds overdue after which a run counts as missed")
         ->check(number_in(1, 1e7))
         ->capture_default_str();
     command->add_option("--identity", args->identity, "lock value (default host:pid)");

@@ -41,7 +41,7 @@ enum class DelayOutcome { kDelayed, kEnqueuedNow };
 /// reached, ReplyError for Redis errors, PayloadError for a job that cannot be encoded
 /// (nothing written), UsageError for an empty queue name.
 class DelayedQueue {
-   public:
+ public:
     /// `clock` tells "now" (injectable for tests); default: the system clock.
     using Clock = std::function<std::chrono::system_clock::time_point()>;
     explicit DelayedQueue(RedisOptions options, Clock clock = {});
@@ -55,6 +55,11 @@ class DelayedQueue {
     /// not in the future pushes the job now (SADD queues + RPUSH).
     DelayOutcome enqueue_at(std::string_view queue, std::chrono::system_clock::time_point at,
                             const Job& job);
+    /// Like enqueue_at for an already-encoded `{"class","args"}` payload, kept byte for
+    /// byte (object key order included, which Job's args cannot keep). Throws
+    /// PayloadError when `payload` is not a valid job.
+    DelayOutcome enqueue_raw_at(std::string_view queue, std::chrono::system_clock::time_point at,
+                                std::string_view payload);
     /// enqueue_at(now + delay).
     DelayOutcome enqueue_in(std::string_view queue, std::chrono::system_clock::duration delay,
                             const Job& job);
@@ -86,7 +91,7 @@ class DelayedQueue {
     /// exact encoding (the member of `timestamps:<payload>` keys).
     [[nodiscard]] static std::string encode_entry(std::string_view queue, const Job& job);
 
-   private:
+ private:
     struct State;
     std::unique_ptr<State> state_;
 };

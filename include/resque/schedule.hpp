@@ -36,7 +36,7 @@ using SysSeconds = std::chrono::sys_seconds;
 /// each real hour fires, so `0 * * * *` runs 25 times on a 25-hour day). Leap seconds
 /// do not exist here (system time has none).
 class CronExpression {
-   public:
+ public:
     /// Parses `text`. Throws ConfigError naming the field and the value that is wrong
     /// (`cron "61 * * * *": minute 61 is out of range 0-59`) or the unknown zone.
     explicit CronExpression(std::string_view text, std::string_view default_zone = "UTC");
@@ -54,7 +54,7 @@ class CronExpression {
     /// The zone the fields are read in (the trailing name, else the default).
     [[nodiscard]] std::string zone_name() const;
 
-   private:
+ private:
     struct Fields;
     std::unique_ptr<Fields> fields_;
 };
@@ -118,7 +118,7 @@ struct Schedule {
 /// Thread safety: one thread at a time. Errors: the RedisError family; ConfigError for a
 /// stored entry that does not parse (naming it).
 class ScheduleStore {
-   public:
+ public:
     explicit ScheduleStore(RedisOptions options, std::string default_zone = "UTC");
     ~ScheduleStore();
     ScheduleStore(const ScheduleStore&) = delete;
@@ -136,7 +136,7 @@ class ScheduleStore {
     /// scheduler and ours record it (`2026-12-03 12:39:01 +0000`).
     [[nodiscard]] std::optional<std::string> last_enqueued_at(std::string_view name);
 
-   private:
+ private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -70,7 +70,7 @@ struct SchedulerOptions {
 ///
 /// Redis outages are logged once and retried; the lock is given up meanwhile.
 class Scheduler {
-   public:
+ public:
     /// Throws ConfigError for unusable options (zero TTL, zero batch size).
     Scheduler(RedisOptions redis, SchedulerOptions options);
     ~Scheduler();
@@ -88,7 +88,7 @@ class Scheduler {
     /// Whether this process held the lock at its last look.
     [[nodiscard]] bool leader() const noexcept;
 
-   private:
+ private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -27,10 +27,11 @@ bool enable_events(Connection& connection, std::string_view needed) {
         }
         return true;
     } catch (const ReplyError& error) {
-        log::get("scheduler")->warn(
-            "keyspace notifications unavailable ({}); the scheduler looks at Redis on a "
-            "short timer instead",
-            error.what());
+        log::get("scheduler")
+            ->warn(
+                "keyspace notifications unavailable ({}); the scheduler looks at Redis on a "
+                "short timer instead",
+                error.what());
         return false;
     }
 }

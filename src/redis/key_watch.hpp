@@ -18,7 +18,7 @@ struct redisContext;
 namespace resque::redis {
 
 class KeyWatch {
-   public:
+ public:
     /// Subscribes to the keyspace channels of `keys` (full key names). `event_flags` are
     /// the notify-keyspace-events classes needed besides `K` (e.g. "zs" for zsets and
     /// sets); they are added to the server's setting when missing. Throws
@@ -36,7 +36,7 @@ class KeyWatch {
     /// ConnectionError if the subscription dropped (the caller re-creates it).
     bool wait(std::chrono::milliseconds timeout);
 
-   private:
+ private:
     struct ContextDeleter {
         void operator()(redisContext* context) const noexcept;
     };

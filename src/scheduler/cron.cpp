@@ -39,10 +39,9 @@ struct FieldSpec {
 };
 
 constexpr std::array<const char*, 12> kMonthNames = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                                      "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-constexpr std::array<const char*, 12> kDayNames = {"SUN", "MON", "TUE", "WED", "THU", "FRI",
-                                                    "SAT", nullptr, nullptr, nullptr, nullptr,
-                                                    nullptr};
+                                                     "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+constexpr std::array<const char*, 12> kDayNames = {
+    "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", nullptr, nullptr, nullptr, nullptr, nullptr};
 
 constexpr FieldSpec kSecond{"second", 0, 59, nullptr};
 constexpr FieldSpec kMinute{"minute", 0, 59, nullptr};
@@ -96,8 +95,8 @@ int parse_value(std::string_view text, const FieldSpec& spec) {
                                      spec.names != nullptr ? " or a name" : "")};
     }
     if (value < spec.min || value > spec.max) {
-        throw FieldError{fmt::format("{} {} is out of range {}-{}", spec.name, value, spec.min,
-                                     spec.max)};
+        throw FieldError{
+            fmt::format("{} {} is out of range {}-{}", spec.name, value, spec.min, spec.max)};
     }
     return value;
 }
@@ -111,10 +110,10 @@ void parse_part(std::string_view part, const FieldSpec& spec, std::vector<bool>&
         const std::string_view step_text = part.substr(slash + 1);
         const auto [end, error] =
             std::from_chars(step_text.data(), step_text.data() + step_text.size(), step);
-        if (step_text.empty() || error != std::errc{} || end != step_text.data() + step_text.size() ||
-            step < 1) {
-            throw FieldError{fmt::format("{} step \"{}\" must be a positive number", spec.name,
-                                         step_text)};
+        if (step_text.empty() || error != std::errc{} ||
+            end != step_text.data() + step_text.size() || step < 1) {
+            throw FieldError{
+                fmt::format("{} step \"{}\" must be a positive number", spec.name, step_text)};
         }
     }
 
@@ -243,8 +242,10 @@ std::optional<SysSeconds> CronExpression::Fields::first_in_day(date::local_days 
                 if (info.result == date::local_info::unique) {
                     cache_offset = info.first.offset;
                     // Stay four hours inside the period, clear of both transitions.
-                    cache_low = LocalSeconds{info.first.begin.time_since_epoch() + cache_offset + hours{4}};
-                    cache_high = LocalSeconds{info.first.end.time_since_epoch() + cache_offset - hours{4}};
+                    cache_low =
+                        LocalSeconds{info.first.begin.time_since_epoch() + cache_offset + hours{4}};
+                    cache_high =
+                        LocalSeconds{info.first.end.time_since_epoch() + cache_offset - hours{4}};
                     consider(SysSeconds{local.time_since_epoch() - cache_offset});
                 } else if (info.result == date::local_info::nonexistent) {
                     // Skipped by spring-forward: fire once, when the gap ends.
@@ -253,7 +254,8 @@ std::optional<SysSeconds> CronExpression::Fields::first_in_day(date::local_days 
                     // Repeated by fall-back: the first occurrence; the second only for
                     // an every-hour expression, whose repeated hour is a real hour.
                     consider(SysSeconds{local.time_since_epoch() - info.first.offset});
-                    if (every_hour) consider(SysSeconds{local.time_since_epoch() - info.second.offset});
+                    if (every_hour)
+                        consider(SysSeconds{local.time_since_epoch() - info.second.offset});
                 }
             }
         }
@@ -380,14 +382,16 @@ std::chrono::seconds parse_every(std::string_view text) {
     std::size_t i = 0;
     while (i < trimmed.size()) {
         std::size_t digits_end = i;
-        while (digits_end < trimmed.size() && std::isdigit(static_cast<unsigned char>(trimmed[digits_end]))) {
+        while (digits_end < trimmed.size() &&
+               std::isdigit(static_cast<unsigned char>(trimmed[digits_end]))) {
             ++digits_end;
         }
         if (digits_end == i) throw fail("expected a number such as 30s, 5m, 1h, 1d or 1h30m");
         long long amount = 0;
         std::from_chars(trimmed.data() + i, trimmed.data() + digits_end, amount);
         std::size_t unit_end = digits_end;
-        while (unit_end < trimmed.size() && std::isalpha(static_cast<unsigned char>(trimmed[unit_end]))) {
+        while (unit_end < trimmed.size() &&
+               std::isalpha(static_cast<unsigned char>(trimmed[unit_end]))) {
             ++unit_end;
         }
         const std::string unit = trimmed.substr(digits_end, unit_end - digits_end);

@@ -73,7 +73,8 @@ std::size_t remove_at(redis::Connection& redis, const redis::Keys& keys, long lo
     const std::vector<std::string> key_list{keys.delayed(epoch), keys.delayed_timestamps(entry),
                                             keys.delayed_schedule()};
     const std::vector<std::string> args{std::to_string(epoch), entry};
-    return static_cast<std::size_t>(redis.eval("delayed_remove_at.lua", key_list, args).as_integer());
+    return static_cast<std::size_t>(
+        redis.eval("delayed_remove_at.lua", key_list, args).as_integer());
 }
 
 }  // namespace
@@ -95,11 +96,17 @@ std::string DelayedQueue::encode_entry(std::string_view queue, const Job& job) {
 
 DelayOutcome DelayedQueue::enqueue_at(std::string_view queue, system_clock::time_point at,
                                       const Job& job) {
+    return enqueue_raw_at(queue, at, encode_payload(job));
+}
+
+DelayOutcome DelayedQueue::enqueue_raw_at(std::string_view queue, system_clock::time_point at,
+                                          std::string_view raw) {
     require_queue(queue);
+    (void)decode_payload(raw);  // a valid job, or PayloadError naming the problem
+    const std::string payload = json::canonicalize(raw);
     const long long epoch = epoch_of(at);
     if (epoch <= epoch_of(state_->clock())) {
         // resque-scheduler enqueues a job whose time has come at once.
-        const std::string payload = encode_payload(job);
         state_->with_connection([&](redis::Connection& redis) {
             const std::vector<Command> push{{"SADD", state_->keys.queues(), std::string(queue)},
                                             {"RPUSH", state_->keys.queue(queue), payload}};
@@ -107,7 +114,12 @@ DelayOutcome DelayedQueue::enqueue_at(std::string_view queue, system_clock::time
         });
         return DelayOutcome::kEnqueuedNow;
     }
-    const std::string entry = encode_entry(queue, job);
+    // Ruby's entry is {"class","args","queue"}: the payload with the queue appended.
+    std::string entry = payload;
+    entry.pop_back();
+    entry += ",\"queue\":";
+    json::append_string(entry, queue);
+    entry += '}';
     state_->with_connection([&](redis::Connection& redis) {
         scheduler::push_delayed(redis, state_->keys, epoch, entry);
     });
@@ -175,7 +187,8 @@ long long DelayedQueue::count() {
         const auto times =
             redis.command({"ZRANGE", state_->keys.delayed_schedule(), "0", "-1"}).as_strings();
         std::vector<Command> lengths;
-        for (const auto& time : times) lengths.push_back({"LLEN", state_->keys.key("delayed:" + time)});
+        for (const auto& time : times)
+            lengths.push_back({"LLEN", state_->keys.key("delayed:" + time)});
         long long total = 0;
         for (const auto& reply : redis.pipeline(lengths)) total += reply.as_integer();
         return total;
@@ -192,8 +205,9 @@ std::vector<DelayedJob> DelayedQueue::list(long long offset, std::size_t limit) 
     return state_->with_connection([&](redis::Connection& redis) {
         std::vector<DelayedJob> jobs;
         for (long long start = offset; jobs.size() < limit; start += 20) {
-            const auto times = redis.command({"ZRANGE", state_->keys.delayed_schedule(),
-                                              std::to_string(start), std::to_string(start + 19)})
+            const auto times = redis
+                                   .command({"ZRANGE", state_->keys.delayed_schedule(),
+                                             std::to_string(start), std::to_string(start + 19)})
                                    .as_strings();
             if (times.empty()) break;
             for (const auto& time : times) {
@@ -205,8 +219,9 @@ std::vector<DelayedJob> DelayedQueue::list(long long offset, std::size_t limit) 
                 }
                 const auto left = static_cast<long long>(limit - jobs.size());
                 if (left <= 0) break;
-                for (auto& raw : redis.command({"LRANGE", state_->keys.delayed(epoch), "0",
-                                                std::to_string(left - 1)})
+                for (auto& raw : redis
+                                     .command({"LRANGE", state_->keys.delayed(epoch), "0",
+                                               std::to_string(left - 1)})
                                      .as_strings()) {
                     jobs.push_back(scheduler::decode_entry(epoch, std::move(raw)));
                 }

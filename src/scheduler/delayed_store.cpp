@@ -56,9 +56,9 @@ std::optional<MoveResult> move_batch(redis::Connection& redis, const redis::Keys
         Move move = plan_move(entry);
         if (move.queue.empty()) {
             ++result.invalid;
-            log::get("scheduler")->warn(
-                "delayed entry is not a job with a queue; set aside in {} at={} bytes={}",
-                keys.delayed_invalid(), epoch, entry.size());
+            log::get("scheduler")
+                ->warn("delayed entry is not a job with a queue; set aside in {} at={} bytes={}",
+                       keys.delayed_invalid(), epoch, entry.size());
         } else {
             ++result.moved;
         }
@@ -86,8 +86,9 @@ MoveResult move_due(redis::Connection& redis, const redis::Keys& keys, long long
                     std::size_t batch) {
     MoveResult total;
     for (;;) {
-        const auto due = redis.command({"ZRANGEBYSCORE", keys.delayed_schedule(), "-inf",
-                                        std::to_string(now_epoch), "LIMIT", "0", "1"})
+        const auto due = redis
+                             .command({"ZRANGEBYSCORE", keys.delayed_schedule(), "-inf",
+                                       std::to_string(now_epoch), "LIMIT", "0", "1"})
                              .as_strings();
         if (due.empty()) return total;
         long long epoch = 0;
@@ -95,8 +96,9 @@ MoveResult move_due(redis::Connection& redis, const redis::Keys& keys, long long
             epoch = std::stoll(due.front());
         } catch (const std::exception&) {
             // Not ours to interpret, and it would block every later timestamp.
-            log::get("scheduler")->warn("removing non-numeric member \"{}\" from {}",
-                                        due.front(), keys.delayed_schedule());
+            log::get("scheduler")
+                ->warn("removing non-numeric member \"{}\" from {}", due.front(),
+                       keys.delayed_schedule());
             redis.command({"ZREM", keys.delayed_schedule(), due.front()});
             continue;
         }

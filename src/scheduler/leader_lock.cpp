@@ -31,7 +31,8 @@ std::optional<std::string> LeaderLock::holder(redis::Connection& redis) const {
 
 std::string default_identity() {
     std::array<char, 256> host{};
-    if (::gethostname(host.data(), host.size() - 1) != 0) host = {'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't'};
+    if (::gethostname(host.data(), host.size() - 1) != 0)
+        host = {'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't'};
     return std::string(host.data()) + ":" + std::to_string(::getpid());
 }
 

@@ -13,7 +13,7 @@
 namespace resque::scheduler {
 
 class LeaderLock {
-   public:
+ public:
     LeaderLock(std::string key, std::string identity, std::chrono::milliseconds ttl);
 
     /// Takes the lock if free, or renews it if ours. Returns whether we hold it.
@@ -26,7 +26,7 @@ class LeaderLock {
     [[nodiscard]] const std::string& key() const noexcept { return key_; }
     [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
 
-   private:
+ private:
     std::string key_;
     std::string identity_;
     std::chrono::milliseconds ttl_;

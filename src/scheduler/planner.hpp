@@ -14,10 +14,10 @@ namespace resque::scheduler {
 
 struct RunDecision {
     enum class Kind {
-        kWait,       ///< nothing due; `run` is the next run time (none: never)
-        kBaseline,   ///< no record yet: record `run` (now) without enqueueing
-        kEnqueue,    ///< enqueue the run at `run` and record it
-        kRecordSkip, ///< record `run` as done without enqueueing (missed, policy skip)
+        kWait,        ///< nothing due; `run` is the next run time (none: never)
+        kBaseline,    ///< no record yet: record `run` (now) without enqueueing
+        kEnqueue,     ///< enqueue the run at `run` and record it
+        kRecordSkip,  ///< record `run` as done without enqueueing (missed, policy skip)
     };
     Kind kind = Kind::kWait;
     std::optional<SysSeconds> run;

@@ -67,8 +67,8 @@ OrderedJson scalar_value(const YAML::Node& node) {
         const char* begin = text.data() + (text.front() == '+' ? 1 : 0);
         const auto [end, error] = std::from_chars(begin, text.data() + text.size(), value);
         if (error == std::errc{} && end == text.data() + text.size()) return value;
-        throw ConfigError(fmt::format("line {}: integer {} does not fit in 64 bits",
-                                      node.Mark().line + 1, text));
+        throw ConfigError(
+            fmt::format("line {}: integer {} does not fit in 64 bits", node.Mark().line + 1, text));
     }
     if (std::regex_match(text, kFloat)) return std::stod(text);
     return text;
@@ -88,7 +88,8 @@ OrderedJson to_json(const YAML::Node& node) {
         }
         case YAML::NodeType::Map: {
             OrderedJson object = OrderedJson::object();
-            for (const auto& item : node) object[item.first.as<std::string>()] = to_json(item.second);
+            for (const auto& item : node)
+                object[item.first.as<std::string>()] = to_json(item.second);
             return object;
         }
     }
@@ -126,7 +127,8 @@ std::string Schedule::describe_timing() const {
     if (cron) return "cron: " + cron->text();
     if (every) {
         const auto& text = config.at("every");
-        return "every: " + (text.is_string() ? text.get<std::string>() : text.front().get<std::string>());
+        return "every: " +
+               (text.is_string() ? text.get<std::string>() : text.front().get<std::string>());
     }
     return "(manual only)";
 }
@@ -135,8 +137,8 @@ Schedule parse_schedule(std::string_view name, const OrderedJson& config,
                         std::string_view default_zone) {
     if (name.empty()) throw ConfigError("a schedule needs a non-empty name");
     if (!config.is_object()) {
-        throw ConfigError(fmt::format("schedule \"{}\" must be a mapping (got {})", name,
-                                      config.type_name()));
+        throw ConfigError(
+            fmt::format("schedule \"{}\" must be a mapping (got {})", name, config.type_name()));
     }
     for (const char* key : kRefusedKeys) {
         if (config.contains(key)) {
@@ -165,7 +167,8 @@ Schedule parse_schedule(std::string_view name, const OrderedJson& config,
         } catch (const ConfigError& error) {
             throw ConfigError(fmt::format("schedule \"{}\": {}", name, error.what()));
         }
-    } else if (const auto every = config.find("every"); every != config.end() && !every->is_null()) {
+    } else if (const auto every = config.find("every");
+               every != config.end() && !every->is_null()) {
         try {
             schedule.every = parse_every(every_text(name, *every));
         } catch (const ConfigError& error) {
@@ -188,8 +191,8 @@ std::vector<Schedule> parse_schedule_yaml(std::string_view yaml, std::string_vie
     std::vector<Schedule> schedules;
     if (root.IsNull()) return schedules;
     if (!root.IsMap()) {
-        throw ConfigError(fmt::format("{}: expected a mapping of schedule names to entries",
-                                      source));
+        throw ConfigError(
+            fmt::format("{}: expected a mapping of schedule names to entries", source));
     }
     for (const auto& entry : root) {
         const int line = entry.first.Mark().line + 1;

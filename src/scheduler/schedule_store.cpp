@@ -14,7 +14,9 @@ namespace resque {
 
 struct ScheduleStore::State {
     State(RedisOptions options, std::string zone)
-        : keys(options.key_namespace), default_zone(std::move(zone)), connection(std::move(options)) {}
+        : keys(options.key_namespace),
+          default_zone(std::move(zone)),
+          connection(std::move(options)) {}
 
     redis::Keys keys;
     std::string default_zone;
@@ -55,7 +57,8 @@ std::vector<Schedule> ScheduleStore::all(std::vector<std::string>* invalid) {
             schedules.push_back(parse_schedule(flat[i], config, state_->default_zone));
         } catch (const std::exception& error) {
             if (invalid != nullptr) {
-                invalid->push_back(fmt::format("persisted schedule \"{}\": {}", flat[i], error.what()));
+                invalid->push_back(
+                    fmt::format("persisted schedule \"{}\": {}", flat[i], error.what()));
             }
         }
     }
@@ -65,8 +68,7 @@ std::vector<Schedule> ScheduleStore::all(std::vector<std::string>* invalid) {
 }
 
 std::optional<std::string> ScheduleStore::last_enqueued_at(std::string_view name) {
-    return state_->connection
-        .command({"HGET", state_->keys.last_enqueued_at(), std::string(name)})
+    return state_->connection.command({"HGET", state_->keys.last_enqueued_at(), std::string(name)})
         .as_optional_string();
 }
 

@@ -17,8 +17,10 @@
 // Time: due times are judged by this host's clock (injectable), as resque-scheduler
 // judges them by its own; hosts need synchronised clocks.
 
-#include <fmt/chrono.h>
+#include "resque/scheduler.hpp"
+
 #include <fcntl.h>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
@@ -34,7 +36,6 @@
 #include "redis/key_watch.hpp"
 #include "redis/keys.hpp"
 #include "resque/errors.hpp"
-#include "resque/scheduler.hpp"
 #include "ruby_time.hpp"
 #include "scheduler/delayed_store.hpp"
 #include "scheduler/leader_lock.hpp"
@@ -149,8 +150,8 @@ void Scheduler::State::reload(redis::Connection& connection) {
     const auto flat = connection.command({"HGETALL", keys.persistent_schedules()}).as_strings();
     for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
         try {
-            Schedule persisted = parse_schedule(
-                flat[i], nlohmann::ordered_json::parse(flat[i + 1]), options.default_zone);
+            Schedule persisted = parse_schedule(flat[i], nlohmann::ordered_json::parse(flat[i + 1]),
+                                                options.default_zone);
             std::erase_if(merged, [&](const Schedule& s) { return s.name == persisted.name; });
             merged.push_back(std::move(persisted));
         } catch (const std::exception& error) {
@@ -162,8 +163,8 @@ void Scheduler::State::reload(redis::Connection& connection) {
 }
 
 void Scheduler::State::move_delayed(redis::Connection& connection) {
-    const auto moved = scheduler::move_due(connection, keys, now().time_since_epoch().count(),
-                                           options.batch_size);
+    const auto moved =
+        scheduler::move_due(connection, keys, now().time_since_epoch().count(), options.batch_size);
     if (moved.moved > 0 || moved.invalid > 0) {
         log->info("moved due delayed jobs count={} set_aside={}", moved.moved, moved.invalid);
     }
@@ -174,16 +175,13 @@ void Scheduler::State::move_delayed(redis::Connection& connection) {
 bool Scheduler::State::carry_out(redis::Connection& connection, const Schedule& schedule,
                                  const scheduler::RunDecision& decision,
                                  const std::string& expected) {
-    const std::string payload = decision.kind == Kind::kEnqueue ? encode_payload(schedule.job()) : "";
+    const std::string payload =
+        decision.kind == Kind::kEnqueue ? encode_payload(schedule.job()) : "";
     const std::vector<std::string> key_list{keys.schedule_runs(), keys.last_enqueued_at(),
                                             keys.queues(), keys.queue(schedule.queue)};
     const std::vector<std::string> args{
-        schedule.name,
-        expected,
-        std::to_string(decision.run->time_since_epoch().count()),
-        schedule.queue,
-        payload,
-        ruby_time::time_to_s(options.clock())};
+        schedule.name,  expected, std::to_string(decision.run->time_since_epoch().count()),
+        schedule.queue, payload,  ruby_time::time_to_s(options.clock())};
     return connection.eval("schedule_run.lua", key_list, args).as_integer() == 1;
 }
 
@@ -226,8 +224,8 @@ std::optional<SysSeconds> Scheduler::State::run_schedules(redis::Connection& con
 
     for (std::size_t i = 0; i < schedules.size(); ++i) {
         if (!schedules[i].recurring()) continue;
-        const auto next = run_schedule(connection, schedules[i],
-                                       records.elements.at(i).as_optional_string());
+        const auto next =
+            run_schedule(connection, schedules[i], records.elements.at(i).as_optional_string());
         if (next && (!earliest || *next < *earliest)) earliest = next;
     }
     return earliest;
@@ -249,7 +247,8 @@ system_clock::time_point Scheduler::State::turn(redis::Connection& connection) {
     if (auto next = scheduler::earliest_time(connection, keys)) {
         wake = std::min(wake, system_clock::time_point{std::chrono::seconds{*next}});
     }
-    if (auto next = run_schedules(connection)) wake = std::min(wake, system_clock::time_point{*next});
+    if (auto next = run_schedules(connection))
+        wake = std::min(wake, system_clock::time_point{*next});
     return wake;
 }
 

@@ -80,11 +80,11 @@ TEST(SchedulePlanner, HourlyJobRuns25TimesOnFallBackAnd23OnSpringForward) {
     const auto hourly = schedule(
         R"({"cron":"0 * * * * America/New_York","class":"Marker","queue":"q","args":["h"]})");
     // Local days: 2025-11-02 is 04:00Z..05:00Z next day; 2025-03-09 is 05:00Z..04:00Z.
-    const auto fall = drive(hourly, at("2025-11-02T03:59:00Z"), at("2025-11-03T04:59:00Z"),
-                            minutes{1});
+    const auto fall =
+        drive(hourly, at("2025-11-02T03:59:00Z"), at("2025-11-03T04:59:00Z"), minutes{1});
     EXPECT_EQ(fall.enqueued.size(), 25u);
-    const auto spring = drive(hourly, at("2025-03-09T04:59:00Z"), at("2025-03-10T03:59:00Z"),
-                              minutes{1});
+    const auto spring =
+        drive(hourly, at("2025-03-09T04:59:00Z"), at("2025-03-10T03:59:00Z"), minutes{1});
     EXPECT_EQ(spring.enqueued.size(), 23u);
 }
 
@@ -115,8 +115,8 @@ TEST(SchedulePlanner, FirstSightRecordsABaselineInsteadOfRunning) {
     const auto decision = scheduler::plan_run(every, std::nullopt, at("2025-01-01T00:00:10Z"),
                                               seconds{60}, MissedRunPolicy::kSkip);
     EXPECT_EQ(decision.kind, Kind::kBaseline);
-    const auto runs = drive(every, at("2025-01-01T00:00:10Z"), at("2025-01-01T00:02:10Z"),
-                            seconds{1});
+    const auto runs =
+        drive(every, at("2025-01-01T00:00:10Z"), at("2025-01-01T00:02:10Z"), seconds{1});
     ASSERT_EQ(runs.enqueued.size(), 4u);  // 00:40, 01:10, 01:40, 02:10
     EXPECT_EQ(show(runs.enqueued.front()), "2025-01-01T00:00:40Z");
 }
@@ -214,11 +214,13 @@ TEST(ScheduleConfig, BadEntriesNameFileLineScheduleAndKey) {
         }
         return std::string("accepted");
     };
-    EXPECT_EQ(message("a:\n  every: 1s\n  queue: q\nb:\n  cron: 61 * * * *\n  queue: q\n"),
-              "schedule.yml:4: schedule \"b\": cron \"61 * * * *\": minute 61 is out of range 0-59");
-    EXPECT_EQ(message("a:\n  every: 1s\n"),
-              "schedule.yml:1: schedule \"a\": \"queue\" is required (resque-cpp cannot ask a class "
-              "for it)");
+    EXPECT_EQ(
+        message("a:\n  every: 1s\n  queue: q\nb:\n  cron: 61 * * * *\n  queue: q\n"),
+        "schedule.yml:4: schedule \"b\": cron \"61 * * * *\": minute 61 is out of range 0-59");
+    EXPECT_EQ(
+        message("a:\n  every: 1s\n"),
+        "schedule.yml:1: schedule \"a\": \"queue\" is required (resque-cpp cannot ask a class "
+        "for it)");
     EXPECT_EQ(message("a:\n  every: 1s\n  queue: q\n  rails_env: production\n"),
               "schedule.yml:1: schedule \"a\": \"rails_env\" is not supported by resque-cpp");
     EXPECT_NE(message("a: [unclosed\n").find("schedule.yml:"), std::string::npos);

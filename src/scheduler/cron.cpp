@@ -12,6 +12,7 @@
 #include <bitset>
 #include <cctype>
 #include <charconv>
+#include <regex>
 #include <sstream>
 
 #include "resque/errors.hpp"
@@ -349,23 +350,37 @@ std::optional<SysSeconds> CronExpression::next_after(SysSeconds after) const {
 }
 
 SysSeconds parse_time(std::string_view text) {
-    std::string normal(text);
-    if (normal.size() > 10 && normal[10] == ' ') normal[10] = 'T';
+    const auto fail = [&] {
+        return ConfigError(fmt::format(
+            "time \"{}\": expected ISO-8601 such as 2027-01-01T05:00:00Z (or an offset such as "
+            "+01:00), or epoch seconds",
+            text));
+    };
+    const std::string normal(text);
     long long epoch = 0;
     const auto [end, error] = std::from_chars(normal.data(), normal.data() + normal.size(), epoch);
     if (!normal.empty() && error == std::errc{} && end == normal.data() + normal.size()) {
         return SysSeconds{seconds{epoch}};
     }
-    for (const char* format : {"%FT%TZ", "%FT%T%Ez", "%FT%T%z", "%FT%H:%MZ"}) {
-        std::istringstream in(normal);
-        date::sys_seconds parsed;
-        in >> date::parse(format, parsed);
-        if (!in.fail() && in.peek() == std::char_traits<char>::eof()) return parsed;
+    // YYYY-MM-DD[T ]HH:MM[:SS] then Z or +HH:MM / -HH:MM / +HHMM.
+    static const std::regex kIso(
+        R"(^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|([+-])(\d{2}):?(\d{2}))$)");
+    std::smatch match;
+    if (!std::regex_match(normal, match, kIso)) throw fail();
+    const auto number = [&](int group) {
+        return match[group].matched ? std::stoi(match[group]) : 0;
+    };
+    const date::year_month_day day{date::year{number(1)},
+                                   date::month{static_cast<unsigned>(number(2))},
+                                   date::day{static_cast<unsigned>(number(3))}};
+    if (!day.ok() || number(4) > 23 || number(5) > 59 || number(6) > 60) throw fail();
+    SysSeconds time =
+        date::sys_days{day} + hours{number(4)} + minutes{number(5)} + seconds{number(6)};
+    if (match[8].matched) {
+        const auto offset = hours{number(9)} + minutes{number(10)};
+        time = match[8] == "+" ? time - offset : time + offset;
     }
-    throw ConfigError(fmt::format(
-        "time \"{}\": expected ISO-8601 such as 2027-01-01T05:00:00Z (or an offset such as "
-        "+01:00), or epoch seconds",
-        text));
+    return time;
 }
 
 std::chrono::seconds parse_every(std::string_view text) {

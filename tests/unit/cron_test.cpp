@@ -2,7 +2,7 @@
 // times (ranges, steps, lists, names, 6 fields, zones, DST, month ends, Feb 29), and
 // invalid expressions with the error they must produce.
 
-#include <date/date.h>
+#include <fmt/chrono.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -15,16 +15,10 @@ namespace resque {
 namespace {
 
 // "2025-03-30T01:00:00Z" -> SysSeconds.
-SysSeconds at(const std::string& text) {
-    std::istringstream in(text);
-    date::sys_seconds parsed;
-    in >> date::parse("%FT%TZ", parsed);
-    if (in.fail()) throw std::runtime_error("bad test time " + text);
-    return parsed;
-}
+SysSeconds at(const std::string& text) { return parse_time(text); }
 
 std::string show(std::optional<SysSeconds> time) {
-    return time ? date::format("%FT%TZ", *time) : std::string("never");
+    return time ? fmt::format("{:%FT%TZ}", *time) : std::string("never");
 }
 
 struct NextRunCase {
@@ -153,6 +147,17 @@ TEST(EveryParse, RejectsZeroSubSecondAndUnknownUnits) {
     for (const char* bad : {"0s", "500ms", "abc", "1x", "", "1.5h"}) {
         SCOPED_TRACE(bad);
         EXPECT_THROW((void)parse_every(bad), ConfigError);
+    }
+}
+
+TEST(TimeParse, ReadsIsoWithZoneOrOffsetAndEpochSeconds) {
+    EXPECT_EQ(show(parse_time("2027-01-01T05:00:00Z")), "2027-01-01T05:00:00Z");
+    EXPECT_EQ(show(parse_time("2027-01-01T06:00:00+01:00")), "2027-01-01T05:00:00Z");
+    EXPECT_EQ(show(parse_time("2026-12-31 23:30-05:30")), "2027-01-01T05:00:00Z");
+    EXPECT_EQ(show(parse_time("1798779600")), "2027-01-01T05:00:00Z");
+    for (const char* bad : {"tomorrow", "2027-02-30T00:00:00Z", "2027-01-01T05:00:00", ""}) {
+        SCOPED_TRACE(bad);
+        EXPECT_THROW((void)parse_time(bad), ConfigError);
     }
 }
 

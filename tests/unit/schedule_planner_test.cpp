@@ -3,7 +3,7 @@
 // Feb 29; missed runs per policy). The run record lives in a local variable here; in
 // the scheduler it lives in Redis behind a compare-and-set script.
 
-#include <date/date.h>
+#include <fmt/chrono.h>
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -19,15 +19,9 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 using Kind = scheduler::RunDecision::Kind;
 
-SysSeconds at(const std::string& text) {
-    std::istringstream in(text);
-    date::sys_seconds parsed;
-    in >> date::parse("%FT%TZ", parsed);
-    if (in.fail()) throw std::runtime_error("bad test time " + text);
-    return parsed;
-}
+SysSeconds at(const std::string& text) { return parse_time(text); }
 
-std::string show(SysSeconds time) { return date::format("%FT%TZ", time); }
+std::string show(SysSeconds time) { return fmt::format("{:%FT%TZ}", time); }
 
 Schedule schedule(const std::string& json) {
     return parse_schedule("s", nlohmann::ordered_json::parse(json));

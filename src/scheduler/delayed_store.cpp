@@ -42,6 +42,9 @@ Move plan_move(const std::string& entry) {
     }
 }
 
+// Limitation: no enqueue hooks run for moved jobs (resque-scheduler runs the class's
+// before_delayed_enqueue and enqueue hooks); the scheduler process has no job classes.
+
 // One script call for up to `batch` entries at the head of timestamp `epoch`. Returns
 // the entries handled, or nullopt when another scheduler changed the list meanwhile.
 std::optional<MoveResult> move_batch(redis::Connection& redis, const redis::Keys& keys,

@@ -105,6 +105,9 @@ Job Schedule::job() const {
     const auto found = config.find("args");
     if (found == config.end() || found->is_null()) return job;
     // resque-scheduler: an array is the argument list; anything else is one argument.
+    // Limitation: Job args are nlohmann::json, whose objects sort their keys, so a hash
+    // argument is enqueued with sorted keys where Ruby keeps the YAML order; workers see
+    // the same data, but a byte-exact dequeue by args must use the sorted form.
     if (found->is_array()) {
         job.args = to_plain(*found);
     } else {

@@ -61,5 +61,9 @@ void add_stats_command(CLI::App& app, GlobalOptions& globals);
 /// failed list|show|retry|remove|clear|clear-retried.
 void add_failed_command(CLI::App& app, GlobalOptions& globals);
 void add_bench_command(CLI::App& app, GlobalOptions& globals);
+/// scheduler (the process), schedule list|add|remove|next, delayed list|find|remove.
+void add_scheduler_command(CLI::App& app, GlobalOptions& globals);
+void add_schedule_command(CLI::App& app, GlobalOptions& globals);
+void add_delayed_command(CLI::App& app, GlobalOptions& globals);
 
 }  // namespace resque::cli

@@ -1,6 +1,7 @@
 // `resque enqueue`: one job from the command line, or many from a file of JSON lines
 // (`--from`), validated whole before anything is pushed.
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -18,8 +19,10 @@
 #include "job_json.hpp"
 #include "output.hpp"
 #include "resque/client.hpp"
+#include "resque/delayed.hpp"
 #include "resque/errors.hpp"
 #include "resque/job.hpp"
+#include "resque/schedule.hpp"
 
 namespace resque::cli {
 namespace {
@@ -31,6 +34,8 @@ struct EnqueueArgs {
     std::string class_name;
     std::string args_json = "[]";
     std::string from;
+    std::string in;  ///< --in: a delay such as 90s or 1h30m
+    std::string at;  ///< --at: an absolute time
     bool json_output = false;
 };
 
@@ -47,11 +52,32 @@ json parse_args(const std::string& text) {
     return args;
 }
 
+// --in / --at: into resque-scheduler's delayed structures (or straight onto the queue
+// when the time has already come, as resque-scheduler does).
+void enqueue_delayed(const GlobalOptions& globals, const EnqueueArgs& args, const Job& job) {
+    DelayedQueue delayed(globals.redis());
+    const auto now = std::chrono::system_clock::now();
+    const auto at = args.at.empty() ? now + parse_every(args.in)
+                                    : std::chrono::system_clock::time_point(parse_time(args.at));
+    const DelayOutcome outcome = delayed.enqueue_at(args.queue, at, job);
+    const auto due = std::chrono::floor<std::chrono::seconds>(at);
+    if (args.json_output) {
+        print_json({{"queue", args.queue},
+                    {"class", args.class_name},
+                    {"at", fmt::format("{:%FT%TZ}", due)},
+                    {"delayed", outcome == DelayOutcome::kDelayed}});
+    }
+}
+
 void enqueue_one(const GlobalOptions& globals, const EnqueueArgs& args) {
     if (args.queue.empty() || args.class_name.empty()) {
         throw UsageError("enqueue needs QUEUE and CLASS, or --from FILE");
     }
     Job job{args.class_name, parse_args(args.args_json)};
+    if (!args.in.empty() || !args.at.empty()) {
+        enqueue_delayed(globals, args, job);
+        return;
+    }
 
     Client client(globals.redis());
     if (!client.enqueue(args.queue, job)) throw Error("the job was vetoed by a hook");
@@ -165,6 +191,12 @@ void add_enqueue_command(CLI::App& app, GlobalOptions& globals) {
         ->excludes(queue)
         ->excludes(name)
         ->excludes(job_args);
+    CLI::Option* in = command->add_option(
+        "--in", args->in, "delay the job by a duration (90s, 5m, 1h30m); needs the scheduler");
+    CLI::Option* at = command->add_option(
+        "--at", args->at, "delay the job until a time (2027-01-01T05:00:00Z); needs the scheduler");
+    in->excludes(at);
+    command->get_option("--from")->excludes(in)->excludes(at);
     command->add_flag("--json", args->json_output, "print the result as JSON");
 
     command->callback([&globals, args] {

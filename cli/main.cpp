@@ -115,6 +115,9 @@ std::unique_ptr<CLI::App> build_app(GlobalOptions& globals) {
     add_stats_command(*app, globals);
     add_failed_command(*app, globals);
     add_bench_command(*app, globals);
+    add_scheduler_command(*app, globals);
+    add_schedule_command(*app, globals);
+    add_delayed_command(*app, globals);
     app->footer(kExitStatusHelp);
     return app;
 }

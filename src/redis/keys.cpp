@@ -31,4 +31,18 @@ std::string Keys::queue_failed(std::string_view queue) const {
     return key(queue).append("_failed");
 }
 
+std::string Keys::delayed(long long epoch) const {
+    return key("delayed:").append(std::to_string(epoch));
+}
+
+std::string Keys::delayed_timestamps(std::string_view entry) const {
+    return key("timestamps:").append(entry);
+}
+
+std::string Keys::scheduler_lock(std::string_view prefix) const {
+    std::string out = key(ns_).append(":");
+    if (!prefix.empty()) out.append(prefix).append(":");
+    return out.append("resque_scheduler_master_lock");
+}
+
 }  // namespace resque::redis

@@ -47,7 +47,27 @@ class Keys {
     /// Failure::Redis list) or a `<queue>_failed` member of `failed_queues`.
     [[nodiscard]] std::string failure_list(std::string_view name) const { return key(name); }
 
- private:
+    // ---- resque-scheduler (../shared/PROTOCOL.md section 3.2) -----------------------
+
+    /// Zset of every epoch second that has delayed jobs (member = score).
+    [[nodiscard]] std::string delayed_schedule() const { return key("delayed_queue_schedule"); }
+    /// List of `{"class","args","queue"}` entries due at `epoch`: `<ns>:delayed:<epoch>`.
+    [[nodiscard]] std::string delayed(long long epoch) const;
+    /// `<ns>:timestamps:<entry>`: the `delayed:<epoch>` names (no namespace) holding it.
+    [[nodiscard]] std::string delayed_timestamps(std::string_view entry) const;
+    /// Hash schedule name -> Ruby Time#to_s of its last enqueue (beside the lists!).
+    [[nodiscard]] std::string last_enqueued_at() const { return key("delayed:last_enqueued_at"); }
+    [[nodiscard]] std::string persistent_schedules() const { return key("persistent_schedules"); }
+    [[nodiscard]] std::string schedules_changed() const { return key("schedules_changed"); }
+    /// The leader lock: the namespace twice, as resque-scheduler's redis-namespace use
+    /// makes it, `<ns>:<ns>:[<prefix>:]resque_scheduler_master_lock`.
+    [[nodiscard]] std::string scheduler_lock(std::string_view prefix) const;
+    /// Our hash schedule name -> epoch second of its last run enqueued (or skipped).
+    [[nodiscard]] std::string schedule_runs() const { return key("cpp:schedule_runs"); }
+    /// Our list of delayed entries that could not be moved (not JSON, no queue).
+    [[nodiscard]] std::string delayed_invalid() const { return key("cpp:delayed_invalid"); }
+
+   private:
     std::string ns_;
     std::string prefix_;  // ns_ + ":"
 };

@@ -1,0 +1,99 @@
+#pragma once
+
+// Delayed jobs in resque-scheduler's layout (../shared/PROTOCOL.md sections 3.1, 3.2):
+// `<ns>:delayed_queue_schedule` (zset of epoch seconds), `<ns>:delayed:<epoch>` (lists of
+// `{"class","args","queue"}` payloads) and `<ns>:timestamps:<payload>` (the times each
+// exact payload is due). Ruby's scheduler moves what we write and we move what it
+// writes; payloads are encoded byte for byte as Ruby encodes them, so removal by
+// (class, args) matches jobs either side delayed.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resque/job.hpp"
+#include "resque/redis_options.hpp"
+#include "resque/schedule.hpp"
+
+namespace resque {
+
+/// One delayed job as stored.
+struct DelayedJob {
+    SysSeconds at;      ///< when it is due (whole seconds)
+    std::string queue;  ///< the queue it will be pushed to ("" if the entry has none)
+    Job job;            ///< decoded class and args (empty class if undecodable)
+    std::string raw;    ///< the stored `{"class","args","queue"}` text
+};
+
+/// The outcome of enqueue_at: delayed, or pushed at once because the time had passed
+/// (resque-scheduler does the same).
+enum class DelayOutcome { kDelayed, kEnqueuedNow };
+
+/// Client API for delayed jobs: add, remove, count, list, find.
+///
+/// Thread safety: a DelayedQueue owns one connection guarded by a mutex; it may be
+/// shared between threads. Errors: ConnectionError/TimeoutError when Redis cannot be
+/// reached, ReplyError for Redis errors, PayloadError for a job that cannot be encoded
+/// (nothing written), UsageError for an empty queue name.
+class DelayedQueue {
+ public:
+    /// `clock` tells "now" (injectable for tests); default: the system clock.
+    using Clock = std::function<std::chrono::system_clock::time_point()>;
+    explicit DelayedQueue(RedisOptions options, Clock clock = {});
+    ~DelayedQueue();
+    DelayedQueue(const DelayedQueue&) = delete;
+    DelayedQueue& operator=(const DelayedQueue&) = delete;
+
+    /// Delays `job` on `queue` until `at` (fraction of a second dropped, as Ruby's
+    /// `to_i`). One script writes the list entry, the timestamps index and the zset
+    /// member together (Ruby's three separate commands can be split by a crash). A time
+    /// not in the future pushes the job now (SADD queues + RPUSH).
+    DelayOutcome enqueue_at(std::string_view queue, std::chrono::system_clock::time_point at,
+                            const Job& job);
+    /// Like enqueue_at for an already-encoded `{"class","args"}` payload, kept byte for
+    /// byte (object key order included, which Job's args cannot keep). Throws
+    /// PayloadError when `payload` is not a valid job.
+    DelayOutcome enqueue_raw_at(std::string_view queue, std::chrono::system_clock::time_point at,
+                                std::string_view payload);
+    /// enqueue_at(now + delay).
+    DelayOutcome enqueue_in(std::string_view queue, std::chrono::system_clock::duration delay,
+                            const Job& job);
+
+    /// Removes every delayed copy of exactly this job on `queue` (Ruby's
+    /// `remove_delayed_in_queue`), from all times. Returns how many were removed.
+    std::size_t remove(std::string_view queue, const Job& job);
+    /// Removes every delayed job of `class_name`, whatever its args and queue (scans all
+    /// timestamps, like `remove_delayed_selection`). Returns how many.
+    std::size_t remove_class(std::string_view class_name);
+    /// Removes everything delayed (`reset_delayed_queue`). Returns how many jobs.
+    std::size_t clear();
+
+    /// Number of delayed jobs (sum over timestamps).
+    [[nodiscard]] long long count();
+    /// Number of distinct due times (`ZCARD`).
+    [[nodiscard]] long long timestamp_count();
+    /// Jobs in due-time order, from the `offset`-th timestamp, at most `limit` jobs.
+    [[nodiscard]] std::vector<DelayedJob> list(long long offset = 0, std::size_t limit = 100);
+    /// Times at which exactly this job is delayed on `queue` (Ruby's `scheduled_at`).
+    [[nodiscard]] std::vector<SysSeconds> times_of(std::string_view queue, const Job& job);
+    /// The earliest due time, if any.
+    [[nodiscard]] std::optional<SysSeconds> next_time();
+    /// How long the oldest due-but-not-moved job has waited (zero or more), or nullopt
+    /// when nothing is due: what a health check alerts on when no scheduler runs (FC-16).
+    [[nodiscard]] std::optional<std::chrono::seconds> overdue();
+
+    /// The delayed entry `{"class","args","queue"}` for `job` on `queue`, in Ruby's
+    /// exact encoding (the member of `timestamps:<payload>` keys).
+    [[nodiscard]] static std::string encode_entry(std::string_view queue, const Job& job);
+
+ private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace resque

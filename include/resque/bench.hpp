@@ -17,6 +17,7 @@ struct BenchOptions {
     int queues = 1;            ///< queues the drained jobs are spread over (workers use `*`)
     int pickup_jobs = 400;     ///< jobs enqueued one at a time for the latency phase
     int pickup_gap_us = 2000;  ///< pause between two of them, so every job finds idle workers
+    int idle_workers = 16;     ///< size of the idle pool whose memory is measured (0: skip)
 };
 
 /// What one run measured. Rates are jobs per second of wall time.

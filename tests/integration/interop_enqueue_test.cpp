@@ -134,6 +134,42 @@ TEST_F(InteropNodeEnqueues, NodeSchedulerMovesDelayedJobsThatOurWorkerRuns) {
     EXPECT_EQ(server_.command({"EXISTS", "resque:resque:resque_scheduler_master_lock"}), "0");
 }
 
+// The same delayed jobs, moved by our scheduler instead of node-resque's: it reads the
+// entries node wrote (with node's "queue" key) and our worker runs them.
+TEST_F(InteropNodeEnqueues, OurSchedulerMovesNodeDelayedJobsThatOurWorkerRuns) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const json jobs = json::array({
+        {{"queue", "later"}, {"class", "Record"}, {"args", {"past", 1}}, {"at", now_ms - 60'000}},
+        {{"queue", "soon"}, {"class", "Record"}, {"args", {"in", json{{"ü", 1.25}}}}, {"in", 1500}},
+    });
+    EXPECT_EQ(enqueue_with_node(jobs).at("delayed"), 2);
+
+    test::Journal journal;
+    HandlerRegistry handlers;
+    handlers.add("Record", [&](const JobContext& job) {
+        journal.add(json{{"queue", job.queue}, {"args", job.job.args}}.dump());
+    });
+    test::RunningWorker worker(server_, test::fast_options({"later", "soon"}), std::move(handlers));
+    test::PeerProcess scheduler({test::cli_path(), "--redis", server_.url(), "scheduler"});
+
+    ASSERT_TRUE(test::wait_until([&] { return journal.size() == 2; }, std::chrono::seconds(15)))
+        << scheduler.log();
+    scheduler.stop();
+    worker.stop();
+
+    const auto entries = journal.entries();
+    const std::multiset<std::string> ran(entries.begin(), entries.end());
+    const std::multiset<std::string> expected{
+        json{{"queue", "later"}, {"args", {"past", 1}}}.dump(),
+        json{{"queue", "soon"}, {"args", {"in", json{{"ü", 1.25}}}}}.dump(),
+    };
+    EXPECT_EQ(ran, expected);
+    EXPECT_EQ(server_.command({"EXISTS", "resque:delayed_queue_schedule"}), "0");
+    EXPECT_EQ(server_.command({"KEYS", "resque:timestamps:*"}), "");
+}
+
 // Removing a job by its args compares encoded bytes on both sides (Resque.dequeue's
 // rule). node-resque encodes {"class","queue","args"} and we encode Ruby's
 // {"class","args"}, so each side's dequeue-by-args finds only its own jobs; our

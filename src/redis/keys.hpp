@@ -9,6 +9,9 @@
 
 namespace resque::redis {
 
+/// How long a per-minute counter lives: two days of throughput graphs.
+inline constexpr long long kStatMinuteTtlSeconds = 172800;
+
 class Keys {
    public:
     explicit Keys(std::string key_namespace);
@@ -31,6 +34,11 @@ class Keys {
     [[nodiscard]] std::string pause_all() const { return key("pause-all-workers"); }
     [[nodiscard]] std::string stat(std::string_view name) const;
     [[nodiscard]] std::string stat(std::string_view name, std::string_view worker_id) const;
+    /// Our per-minute counter `<ns>:cpp:stat:<name>:<unix_minute>` (unix_minute =
+    /// floor(unix seconds / 60) by Redis's clock), kept two days (kStatMinuteTtlSeconds).
+    [[nodiscard]] std::string stat_minute(std::string_view name, long long unix_minute) const;
+    /// The same key without its minute, `<ns>:cpp:stat:<name>:`; scripts append it.
+    [[nodiscard]] std::string stat_minute_prefix(std::string_view name) const;
     [[nodiscard]] std::string failed() const { return key("failed"); }
     [[nodiscard]] std::string failed_queues() const { return key("failed_queues"); }
     /// Our in-flight hash: worker id -> `<token>\n<queue>\n<payload>` (exact bytes).

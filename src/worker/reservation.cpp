@@ -37,6 +37,9 @@ TakeResult Reserver::take(redis::Connection& redis, const Settlement& settle, bo
         reserve ? "1" : "0",
         next_token(),
         ruby_time::iso8601_utc(ruby_time::Clock::now()),
+        keys_.stat_minute_prefix("processed"),
+        keys_.stat_minute_prefix("failed"),
+        std::to_string(redis::kStatMinuteTtlSeconds),
     };
     for (const auto& queue : queues) {
         keys.push_back(keys_.queue(queue));

@@ -12,7 +12,9 @@
 -- ARGV[3] finish: "ok" | "failed" | "requeue" | ""
 -- ARGV[4] failure record JSON ARGV[5] failure list name for failed_queues ("" = none)
 -- ARGV[6] "1" to reserve      ARGV[7] token for the new reservation
--- ARGV[8] run_at              ARGV[9..] per queue: raw name, JSON-encoded name
+-- ARGV[8] run_at              ARGV[9] cpp:stat:processed: prefix (per-minute counter)
+-- ARGV[10] cpp:stat:failed: prefix   ARGV[11] per-minute counter TTL (seconds)
+-- ARGV[12..] per queue: raw name, JSON-encoded name
 --
 -- Returns {"job", token, queue, payload} | {"empty"} | {"paused"} | {"wrongtype", queue}
 -- | {"finished"}; a second element "lost" in {"finished"} or "empty" results means
@@ -27,6 +29,13 @@ local function split(entry)
   return string.sub(entry, 1, a - 1), string.sub(entry, a + 1, b - 1), string.sub(entry, b + 1)
 end
 
+-- The dashboard's graphs: one counter per minute by Redis's clock, kept for ARGV[11] s.
+local function count_minute(prefix)
+  local key = prefix .. math.floor(tonumber(redis.call('TIME')[1]) / 60)
+  redis.call('INCRBY', key, 1)
+  redis.call('EXPIRE', key, ARGV[11])
+end
+
 local lost = nil
 if ARGV[2] ~= '' then
   local token, queue, payload = nil, nil, nil
@@ -37,11 +46,13 @@ if ARGV[2] ~= '' then
     else
       redis.call('INCRBY', KEYS[3], 1)
       redis.call('INCRBY', KEYS[4], 1)
+      count_minute(ARGV[9])
       if ARGV[3] == 'failed' then
         redis.call('RPUSH', KEYS[7], ARGV[4])
         if ARGV[5] ~= '' then redis.call('SADD', KEYS[8], ARGV[5]) end
         redis.call('INCRBY', KEYS[5], 1)
         redis.call('INCRBY', KEYS[6], 1)
+        count_minute(ARGV[10])
       end
     end
     redis.call('DEL', KEYS[1])
@@ -75,12 +86,12 @@ local function record(queue_json, payload)
 end
 
 for i = 11, #KEYS do
-  local name = ARGV[9 + (i - 11) * 2]
+  local name = ARGV[12 + (i - 11) * 2]
   local popped = redis.pcall('LPOP', KEYS[i])
   if type(popped) == 'table' and popped.err then return {'wrongtype', name} end
   if popped then
     redis.call('HSET', KEYS[2], id, ARGV[7] .. '\n' .. name .. '\n' .. popped)
-    redis.call('SET', KEYS[1], record(ARGV[10 + (i - 11) * 2], popped))
+    redis.call('SET', KEYS[1], record(ARGV[13 + (i - 11) * 2], popped))
     return {'job', ARGV[7], name, popped}
   end
 end

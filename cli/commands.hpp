@@ -60,5 +60,7 @@ void add_pause_commands(CLI::App& app, GlobalOptions& globals);
 void add_stats_command(CLI::App& app, GlobalOptions& globals);
 /// failed list|show|retry|remove|clear|clear-retried.
 void add_failed_command(CLI::App& app, GlobalOptions& globals);
+/// web: the dashboard.
+void add_web_command(CLI::App& app, GlobalOptions& globals);
 
 }  // namespace resque::cli

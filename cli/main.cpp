@@ -114,6 +114,7 @@ std::unique_ptr<CLI::App> build_app(GlobalOptions& globals) {
     add_pause_commands(*app, globals);
     add_stats_command(*app, globals);
     add_failed_command(*app, globals);
+    add_web_command(*app, globals);
     app->footer(kExitStatusHelp);
     return app;
 }

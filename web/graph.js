@@ -3,7 +3,7 @@
 'use strict';
 
 function throughputGraph(history) {
-  const width = 720;
+  const width = 1200;
   const height = 160;
   const pad = {left: 44, right: 10, top: 12, bottom: 22};
   const processed = history.processed || [];

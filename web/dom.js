@@ -50,8 +50,10 @@ function link(text, page, ...parts) {
   return h('a', {href: hash}, text);
 }
 
+// headers: names; a name ending in '#' is a numeric column (right-aligned).
 function table(headers, rows, attrs) {
-  const head = h('thead', null, h('tr', null, headers.map((name) => h('th', null, name))));
+  const th = (name) => name.length > 1 && name.endsWith('#') ? h('th', {class: 'num'}, name.slice(0, -1)) : h('th', null, name);
+  const head = h('thead', null, h('tr', null, headers.map(th)));
   const body = h('tbody', null, rows);
   return h('table', attrs || {}, head, body);
 }

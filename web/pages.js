@@ -64,7 +64,7 @@ PAGES.overview = {
         replaceChildren(cards, data.paused ? h('p', {class: 'notice warn'}, 'All workers are paused (pause-all-workers is set).') : null,
                         statCards(data.stats));
         replaceChildren(graph, throughputGraph(data.history));
-        replaceChildren(queues, table(['queue', 'jobs', 'oldest job'], queueRows(data.queues), {id: 'overview-queues'}));
+        replaceChildren(queues, table(['queue', 'jobs#', 'oldest job#'], queueRows(data.queues), {id: 'overview-queues'}));
         const rows = data.working.map((w) => h('tr', null,
           h('td', null, w.id), h('td', null, w.job ? w.job.queue : ''),
           h('td', null, jobSummary(w.job)), h('td', null, w.job ? w.job.run_at : '')));
@@ -82,7 +82,7 @@ PAGES.queues = {
     return {
       url: () => 'queues',
       render(data) {
-        replaceChildren(queues, table(['queue', 'jobs', 'oldest job'], queueRows(data.queues), {id: 'queues'}));
+        replaceChildren(queues, table(['queue', 'jobs#', 'oldest job#'], queueRows(data.queues), {id: 'queues'}));
         replaceChildren(lists, h('ul', null, data.failure_lists.map((name) =>
           h('li', null, h('a', {href: '#/failed?' + query({list: name})}, name)))));
       },
@@ -135,7 +135,7 @@ PAGES.workers = {
           h('td', null, w.job ? h('span', null, w.job.queue, ': ', jobSummary(w.job), h('br'),
                                   h('span', {class: 'muted'}, 'since ' + w.job.run_at)) : h('span', {class: 'muted'}, 'idle'))));
         replaceChildren(body, rows.length
-          ? table(['host', 'pid', 'queues', 'started', 'heartbeat', 'processed', 'failed', 'job'], rows, {id: 'workers'})
+          ? table(['host', 'pid#', 'queues', 'started', 'heartbeat', 'processed#', 'failed#', 'job'], rows, {id: 'workers'})
           : h('p', {class: 'muted'}, 'No workers registered.'));
       },
     };
@@ -252,7 +252,7 @@ PAGES.stats = {
         replaceChildren(redis, h('table', {class: 'detail', id: 'redis-info'}, h('tbody', null, info)));
         const rows = data.keys.map((k) => h('tr', null, h('td', null, k.key), h('td', null, k.type),
                                             h('td', {class: 'num'}, number(k.size))));
-        replaceChildren(keys, table(['key', 'type', 'size'], rows, {id: 'keys'}),
+        replaceChildren(keys, table(['key', 'type', 'size#'], rows, {id: 'keys'}),
           data.keys_truncated ? h('p', {class: 'muted'}, 'Showing the first ' + data.keys.length + ' keys.') : null);
       },
     };

@@ -25,9 +25,16 @@ json describe_payload(const std::string& payload) {
     return out;
 }
 
+// A string member, or "" when absent or not a string (records written by other tools).
+std::string string_field(const json& object, const char* name) {
+    const auto it = object.find(name);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 json failure_row(const FailureEntry& entry, bool with_detail) {
     const FailureRecord& record = entry.record;
-    json row = describe_payload(record.payload_json);
+    // An unreadable entry is still listed, showing its raw text, so it can be removed.
+    json row = describe_payload(record.payload_json.empty() ? entry.raw : record.payload_json);
     row["index"] = entry.index;
     row["list"] = entry.failure_queue;
     row["raw"] = entry.raw;
@@ -61,8 +68,8 @@ json worker_row(const WorkerInfo& worker) {
     const json record = json::parse(worker.job_json, nullptr, false);
     json job{{"queue", ""}, {"run_at", ""}, {"raw", worker.job_json}};
     if (record.is_object()) {
-        job["queue"] = record.value("queue", "");
-        job["run_at"] = record.value("run_at", "");
+        job["queue"] = string_field(record, "queue");
+        job["run_at"] = string_field(record, "run_at");
         if (record.contains("payload")) job.update(describe_payload(record["payload"].dump()));
     }
     row["job"] = job;

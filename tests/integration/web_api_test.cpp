@@ -327,6 +327,33 @@ TEST_F(WebApi, BadActionsAreRefusedWithAReason) {
     EXPECT_EQ(run({"LLEN", "resque:failed"}), "1");
 }
 
+TEST_F(WebApi, BadRecordsAreShownRawAndNeverBreakAPage) {
+    push_failures(1);
+    run({"RPUSH", "resque:failed", "not json at all"});
+    run({"SADD", "resque:queues", "q"});
+    run({"RPUSH", "resque:queue:q", "{broken"});
+    run({"SADD", "resque:workers", "odd:1:q"});
+    run({"SET", "resque:worker:odd:1:q", R"({"queue":7,"run_at":null,"payload":"x"})"});
+
+    const json failed = web().get_json("/api/failed");
+    const json queue = web().get_json("/api/queue?name=q");
+    const json workers = web().get_json("/api/workers");
+
+    ASSERT_EQ(failed["failures"].size(), 2u);
+    EXPECT_EQ(failed["failures"][1]["args"], "not json at all");
+    EXPECT_EQ(failed["failures"][1]["valid"], false);
+    EXPECT_EQ(queue["jobs"][0]["args"], "{broken");
+    EXPECT_EQ(queue["jobs"][0]["valid"], false);
+    EXPECT_EQ(workers["workers"][0]["job"]["queue"], "");
+    EXPECT_EQ(workers["workers"][0]["job"]["raw"], R"({"queue":7,"run_at":null,"payload":"x"})");
+
+    // The unreadable failure can still be removed by its content.
+    auto removed = web().post("failed/remove", {{"index", 1}, {"raw", "not json at all"}});
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->status, 200);
+    EXPECT_EQ(run({"LLEN", "resque:failed"}), "1");
+}
+
 TEST_F(WebApi, MetricsExposeQueueSizesCountersWorkersAndLatency) {
     run({"SADD", "resque:queues", "mail", R"(we"ird)"});
     run({"RPUSH", "resque:queue:mail",

@@ -74,10 +74,12 @@ function parseHash() {
   };
 }
 
-function go(page, parts, params) {
+// Navigates inside the app; `replace` keeps the browser history from growing.
+function go(page, parts, params, replace) {
   const path = [page, ...(parts || []).map((p) => encodeURIComponent(String(p)))].join('/');
   const search = query(params || {});
-  location.hash = '#/' + path + (search ? '?' + search : '');
+  const hash = '#/' + path + (search ? '?' + search : '');
+  if (replace) location.replace(hash); else location.hash = hash;
 }
 
 const app = {

@@ -192,6 +192,13 @@ PAGES.failed = {
           h('td', null, failureActions(f))));
         const empty = [h('tr', null, h('td', {colspan: 8, class: 'muted'}, filtered ? 'No matches here.' : 'No failures.'))];
         let nav;
+        if (filtered && !data.failures.length && data.next_offset >= 0) {
+          // Nothing in this stretch: search on, one bounded request at a time.
+          replaceChildren(body, h('p', {class: 'muted', id: 'searching'},
+            'Searching… entry ' + number(data.next_offset) + ' of ' + number(data.total)));
+          go('failed', [], {list, ...filter, offset: data.next_offset}, true);
+          return;
+        }
         if (filtered) {
           // A filter scans a bounded stretch per request; the next request resumes there.
           nav = h('div', {class: 'pager'},

@@ -30,7 +30,7 @@ struct FailureQuery {
     PageRequest page;
     FailureFilter filter;
 };
-inline constexpr long long kMaxFailureScan = 20000;
+inline constexpr long long kMaxFailureScan = 10000;
 
 /// Counters, queues with sizes and latency, the workers now working, the last hour.
 json overview_json(Client& client);

@@ -68,7 +68,7 @@ TEST(WebScale, HundredThousandFailuresArePagedFilteredAndClearedWithoutLoadingTh
     std::vector<long long> found;
     long long offset = 0;
     int requests = 0;
-    while (offset >= 0 && requests < 20) {
+    while (offset >= 0 && requests < 100) {
         const json page =
             web.get_json("/api/failed?class=Rare&count=20&offset=" + std::to_string(offset));
         for (const auto& row : page["failures"]) found.push_back(row["index"].get<long long>());

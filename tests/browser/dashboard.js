@@ -127,6 +127,14 @@ async function main() {
     await assertInert(page, 'failure page');
     await shot(page, 'failure');
 
+    // Filter by class through the form.
+    await open(page, '#/failed', '#failures tbody tr');
+    await page.fill('#failure-filter input[name="class"]', 'Mailer');
+    await page.click('#failure-filter button[type="submit"]');
+    await page.waitForFunction(() => location.hash.includes('class=Mailer'));
+    await page.waitForFunction(() => document.querySelectorAll('#failures tbody tr').length === 5);
+    check(!(await page.textContent('#failures')).includes('<b>X</b>'), 'filter hides other classes');
+
     // Clear all (after its confirm), then the list is empty.
     await open(page, '#/failed', '#failures tbody tr');
     await page.click('#clear-failed');

@@ -32,6 +32,9 @@ struct WebOptions {
 /// One dashboard. bind() then serve() (blocking) on one thread; stop() from any thread
 /// (or a signal-watching thread) makes serve() return. Requests are served by a pool
 /// of threads sharing one Client (its mutex serialises Redis use).
+// Limitation: with one shared Client, a long action (retry all over a huge list) makes
+// other requests wait for it; pages report it only as slowness. A Client per worker
+// thread would lift this at the cost of more Redis connections.
 class WebServer {
  public:
     /// Throws ConfigError for a bad prefix or an auth mode without a secret.

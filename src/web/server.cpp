@@ -27,7 +27,7 @@ httplib::Headers security_headers() {
 
 std::string normalize_prefix(std::string prefix) {
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    if (!prefix.empty() && prefix.front() != '/') prefix.insert(0, "/");
+    if (!prefix.empty() && prefix.front() != '/') prefix = "/" + prefix;
     for (const char c : prefix) {
         const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
                              c == '~' || c == '/' || c == '-';

@@ -65,5 +65,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& globals);
 void add_scheduler_command(CLI::App& app, GlobalOptions& globals);
 void add_schedule_command(CLI::App& app, GlobalOptions& globals);
 void add_delayed_command(CLI::App& app, GlobalOptions& globals);
+/// web: the dashboard.
+void add_web_command(CLI::App& app, GlobalOptions& globals);
 
 }  // namespace resque::cli

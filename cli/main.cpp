@@ -118,6 +118,7 @@ std::unique_ptr<CLI::App> build_app(GlobalOptions& globals) {
     add_scheduler_command(*app, globals);
     add_schedule_command(*app, globals);
     add_delayed_command(*app, globals);
+    add_web_command(*app, globals);
     app->footer(kExitStatusHelp);
     return app;
 }

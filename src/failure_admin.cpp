@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "client_state.hpp"
 #include "failure_requeue.hpp"
@@ -67,6 +68,25 @@ bool matches(const FailureRecord& record, const FailureFilter& filter) {
     return (filter.class_name.empty() || record.class_name() == filter.class_name) &&
            (filter.queue.empty() || record.queue == filter.queue) &&
            (filter.exception.empty() || record.exception == filter.exception);
+}
+
+// A filter value made only of [A-Za-z0-9_:.-] is written verbatim by every JSON encoder,
+// so an entry that matches contains it quoted. Checking that first skips decoding most
+// entries of a long list (FC-13); other values always go on to the full check.
+bool may_match(std::string_view raw, std::string_view value) {
+    if (value.empty()) return true;
+    const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' || c == '.' ||
+               c == '-';
+    });
+    if (!plain) return true;
+    const std::string quoted = "\"" + std::string(value) + "\"";
+    return raw.find(quoted) != std::string_view::npos;
+}
+
+bool may_match(std::string_view raw, const FailureFilter& filter) {
+    return may_match(raw, filter.class_name) && may_match(raw, filter.queue) &&
+           may_match(raw, filter.exception);
 }
 
 void require_index(long long index, std::string_view what) {
@@ -241,6 +261,10 @@ std::pair<std::vector<FailureEntry>, long long> Client::find_failures(
         const long long wanted = std::min(kChunk, end - position);
         auto chunk = read_range(*state_, key, position, wanted);
         for (auto& raw : chunk) {
+            if (!may_match(raw, filter)) {
+                ++position;
+                continue;
+            }
             auto entry = make_entry(position++, failure_queue, std::move(raw));
             if (!matches(entry.record, filter)) continue;
             found.push_back(std::move(entry));

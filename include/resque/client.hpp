@@ -49,6 +49,43 @@ struct Stats {
     long long working = 0;
 };
 
+/// A queue as the dashboard lists it.
+struct QueueSummary {
+    std::string name;
+    long long size = 0;
+    /// Seconds since the job at the head was enqueued, when its payload says so (a
+    /// top-level `enqueued_at`, epoch seconds or ISO 8601, or ActiveJob's
+    /// `args[0].enqueued_at`). Plain Resque payloads carry no time: then nullopt.
+    std::optional<double> oldest_age_seconds;
+};
+
+/// Processed and failed jobs per minute, oldest minute first (from the
+/// `<ns>:cpp:stat:<name>:<unix_minute>` counters our workers keep for two days).
+struct StatHistory {
+    long long first_minute = 0;  ///< unix minute (seconds / 60) of element 0
+    std::vector<long long> processed;
+    std::vector<long long> failed;
+};
+
+/// What the dashboard shows of the Redis server: selected INFO fields and key counts.
+struct RedisSummary {
+    std::map<std::string, std::string> info;  ///< INFO field -> value (selected fields)
+    long long db_keys = 0;                    ///< DBSIZE of the selected database
+};
+
+/// One key under the namespace, as the stats page lists it.
+struct KeySummary {
+    std::string key;   ///< without the `<ns>:` prefix
+    std::string type;  ///< Redis type name
+    long long size = 0;  ///< elements (list/set/zset/hash), length (string)
+};
+
+/// A bounded listing of the namespace's keys.
+struct KeyListing {
+    std::vector<KeySummary> keys;
+    bool truncated = false;  ///< more keys exist than were listed
+};
+
 /// The read and write API over one Redis: enqueue, dequeue, inspect queues, workers,
 /// stats and failures. The CLI and the dashboard use only this.
 ///
@@ -108,6 +145,24 @@ class Client {
     /// `pause-all-workers` on or off (every Resque-compatible worker honours it).
     void set_paused(bool paused);
     [[nodiscard]] bool paused();
+
+    // ---- dashboard reads ----------------------------------------------------------
+
+    /// Every queue with its size and the age of its oldest job, sorted by name. Two
+    /// pipelined round trips (SMEMBERS, then LLEN + LINDEX 0 per queue and TIME).
+    [[nodiscard]] std::vector<QueueSummary> queue_summaries();
+    /// The last `minutes` minutes (1..2880) of per-minute counters, ending with the
+    /// current minute by Redis's clock (TIME, then one MGET). Missing minutes are 0.
+    [[nodiscard]] StatHistory stat_history(int minutes);
+    /// INFO (server, clients, memory, stats, keyspace fields) and DBSIZE.
+    [[nodiscard]] RedisSummary redis_summary();
+    /// Keys under the namespace with type and size, found with SCAN (never KEYS), at
+    /// most `limit`, sorted by name; `truncated` says more keys exist.
+    [[nodiscard]] KeyListing key_summaries(std::size_t limit);
+    /// Removes one occurrence of `payload` (exact bytes) from `queue` (LREM 1): the
+    /// job is named by its content, never by a position that may have shifted.
+    /// Returns false when no such job is queued.
+    bool remove_queued_job(std::string_view queue, std::string_view payload);
 
     // ---- failures -----------------------------------------------------------------
 

@@ -27,6 +27,14 @@ std::string Keys::stat(std::string_view name, std::string_view worker_id) const 
     return stat(name).append(":").append(worker_id);
 }
 
+std::string Keys::stat_minute_prefix(std::string_view name) const {
+    return key("cpp:stat:").append(name).append(":");
+}
+
+std::string Keys::stat_minute(std::string_view name, long long unix_minute) const {
+    return stat_minute_prefix(name).append(std::to_string(unix_minute));
+}
+
 std::string Keys::queue_failed(std::string_view queue) const {
     return key(queue).append("_failed");
 }

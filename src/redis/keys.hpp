@@ -9,6 +9,9 @@
 
 namespace resque::redis {
 
+/// How long a per-minute counter lives: two days of throughput graphs.
+inline constexpr long long kStatMinuteTtlSeconds = 172800;
+
 class Keys {
  public:
     explicit Keys(std::string key_namespace);
@@ -29,16 +32,16 @@ class Keys {
     [[nodiscard]] std::string pause_all() const { return key("pause-all-workers"); }
     [[nodiscard]] std::string stat(std::string_view name) const;
     [[nodiscard]] std::string stat(std::string_view name, std::string_view worker_id) const;
+    /// Our per-minute counter `<ns>:cpp:stat:<name>:<unix_minute>` (unix_minute =
+    /// floor(unix seconds / 60) by Redis's clock), kept two days (kStatMinuteTtlSeconds).
+    [[nodiscard]] std::string stat_minute(std::string_view name, long long unix_minute) const;
+    /// The same key without its minute, `<ns>:cpp:stat:<name>:`; scripts append it.
+    [[nodiscard]] std::string stat_minute_prefix(std::string_view name) const;
     [[nodiscard]] std::string failed() const { return key("failed"); }
     [[nodiscard]] std::string failed_queues() const { return key("failed_queues"); }
     /// Our in-flight hash: worker id -> the batch of jobs it holds (see
     /// worker/held_batch.hpp for the format; exact payload bytes).
     [[nodiscard]] std::string inflight() const { return key("cpp:inflight"); }
-    /// Per-minute counters `<ns>:cpp:stat:<name>:<unix minute by Redis's clock>`, kept
-    /// two days: this is the prefix the minute is appended to.
-    [[nodiscard]] std::string minute_stat_prefix(std::string_view name) const {
-        return key("cpp:stat:" + std::string(name) + ":");
-    }
     /// Worker id -> index (in its held batch) of the job it is running; absent = 0.
     [[nodiscard]] std::string running_index() const { return key("cpp:inflight:running"); }
     /// RedisMultiQueue failure list for `queue`: `<ns>:<queue>_failed`.

@@ -64,8 +64,8 @@ TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settl
         std::to_string(queues.empty() ? 0 : reserve),
         next_token(),
         ruby_time::iso8601_utc(ruby_time::Clock::now()),
-        keys_.minute_stat_prefix("processed"),
-        keys_.minute_stat_prefix("failed"),
+        keys_.stat_minute_prefix("processed"),
+        keys_.stat_minute_prefix("failed"),
     };
     args.insert(args.end(), failure_args.begin(), failure_args.end());
     for (const auto& queue : queues) {

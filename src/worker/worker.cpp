@@ -68,6 +68,7 @@ struct Worker::State {
     bool refresh_queues = true;
     std::map<std::string, SteadyClock::time_point> bad_queues;
     bool paused_seen = false;
+    bool before_first_fork_done = false;
 
     std::mutex running_mutex;  // guards running and job_stop (read by the watchdog thread)
     std::optional<Reservation> running;
@@ -96,6 +97,12 @@ struct Worker::State {
 
 void Worker::State::startup() {
     prune_dead_workers(redis, keys, prune_rules());
+    // Resque runs before_first_fork here, once, in every mode (PROTOCOL.md 1.6); a
+    // startup retried after an outage must not run it again.
+    if (!before_first_fork_done) {
+        before_first_fork_done = true;
+        hooks.run_worker(Hooks::WorkerEvent::kBeforeFirstFork, id);
+    }
     register_worker(redis, keys, id);
     heartbeat(redis, keys, id);
     ensure_subscription();
@@ -161,7 +168,7 @@ Settlement Worker::State::run_job(const Reservation& job) {
               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count()));
-    Settlement outcome = perform({handlers, hooks, id, stop}, job);
+    Settlement outcome = perform({handlers, hooks, id, stop, job_defaults(options)}, job);
     {
         std::lock_guard lock(running_mutex);
         running.reset();

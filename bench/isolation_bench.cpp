@@ -54,7 +54,11 @@ void BM_Perform(benchmark::State& state) {
     static const char* const kClasses[] = {"Thread", "Fork", "Exec"};
     perform_each(state, kClasses[state.range(0)]);
 }
-BENCHMARK(BM_Perform)->Arg(0)->Arg(1)->Arg(2)->ArgName("mode 0=thread 1=fork 2=exec")
+BENCHMARK(BM_Perform)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("mode 0=thread 1=fork 2=exec")
     ->UseRealTime();
 
 void BM_PerformForkLargeHeap(benchmark::State& state) {

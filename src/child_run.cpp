@@ -34,13 +34,13 @@ std::size_t index(OutputStream stream) { return static_cast<std::size_t>(stream)
 
 // One watch of one child; see child_run.hpp for its steps.
 class ChildWatch {
-   public:
+ public:
     ChildWatch(ChildProcess& child, ChildPipes pipes, std::string_view input,
                std::optional<std::chrono::milliseconds> timeout, const JobContext& context,
                std::string_view name);
     ChildEnd run();
 
-   private:
+ private:
     [[nodiscard]] bool finished(Clock::time_point now) const;
     void enforce_timeout(Clock::time_point now);
     void enforce_abort();
@@ -69,8 +69,8 @@ class ChildWatch {
 };
 
 ChildWatch::ChildWatch(ChildProcess& child, ChildPipes pipes, std::string_view input,
-                       std::optional<std::chrono::milliseconds> timeout,
-                       const JobContext& context, std::string_view name)
+                       std::optional<std::chrono::milliseconds> timeout, const JobContext& context,
+                       std::string_view name)
     : child_(child),
       context_(context),
       name_(name),
@@ -238,8 +238,8 @@ bool mentions(std::string_view text, std::initializer_list<std::string_view> nee
 }  // namespace
 
 ChildEnd watch_child(ChildProcess& child, ChildPipes pipes, std::string_view input,
-                     std::optional<std::chrono::milliseconds> timeout,
-                     const JobContext& context, std::string_view name) {
+                     std::optional<std::chrono::milliseconds> timeout, const JobContext& context,
+                     std::string_view name) {
     return ChildWatch(child, std::move(pipes), input, timeout, context, name).run();
 }
 
@@ -269,12 +269,11 @@ std::string limit_hit(const ResourceLimits& limits, std::optional<int> status,
         return "CPU limit of " + std::to_string(limits.cpu->count()) + " s exceeded";
     }
     if (limits.memory_bytes) {
-        const bool died = signal == SIGKILL || signal == SIGSEGV || signal == SIGBUS ||
-                          signal == SIGABRT;
+        const bool died =
+            signal == SIGKILL || signal == SIGSEGV || signal == SIGBUS || signal == SIGABRT;
         if (died || mentions(stderr_tail, {"MemoryError", "bad_alloc", "Cannot allocate memory",
                                            "out of memory"})) {
-            return "memory limit " + describe_bytes(*limits.memory_bytes) +
-                   " probably exceeded";
+            return "memory limit " + describe_bytes(*limits.memory_bytes) + " probably exceeded";
         }
     }
     if (limits.open_files && mentions(stderr_tail, {"Too many open files"})) {

@@ -35,21 +35,21 @@ struct ChildPipes {
 
 /// How a watched child ended.
 struct ChildEnd {
-    std::optional<int> status;  ///< wait status; nullopt when reaped elsewhere
-    bool timed_out = false;     ///< the timeout passed and SIGTERM was sent
-    bool killed_after_grace = false;  ///< ... and it was still there after kill_grace
-    bool aborted = false;             ///< the stop_token asked for it; SIGKILL sent
+    std::optional<int> status;             ///< wait status; nullopt when reaped elsewhere
+    bool timed_out = false;                ///< the timeout passed and SIGTERM was sent
+    bool killed_after_grace = false;       ///< ... and it was still there after kill_grace
+    bool aborted = false;                  ///< the stop_token asked for it; SIGKILL sent
     std::chrono::milliseconds elapsed{0};  ///< from watch() to the child's exit
-    std::string stderr_tail;  ///< the last stderr lines (ProgramOutput::stderr_tail)
-    std::string report;       ///< bytes read from report_pipe (capped at 1 MiB)
+    std::string stderr_tail;               ///< the last stderr lines (ProgramOutput::stderr_tail)
+    std::string report;                    ///< bytes read from report_pipe (capped at 1 MiB)
 };
 
 /// Watches `child` as the file comment describes, until it has exited and been reaped.
 /// `input` is written to stdin_pipe; `timeout` (if any) counts from now; `name` names
 /// the child in log lines. Never throws for what the child does; std::bad_alloc only.
 ChildEnd watch_child(ChildProcess& child, ChildPipes pipes, std::string_view input,
-                     std::optional<std::chrono::milliseconds> timeout,
-                     const JobContext& context, std::string_view name);
+                     std::optional<std::chrono::milliseconds> timeout, const JobContext& context,
+                     std::string_view name);
 
 /// "300ms", "30s", "5m", "1h": the largest unit that divides `duration` exactly.
 std::string describe_duration(std::chrono::milliseconds duration);

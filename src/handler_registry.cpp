@@ -39,9 +39,12 @@ namespace resque {
 
 std::string_view to_string(Isolation isolation) noexcept {
     switch (isolation) {
-        case Isolation::kThread: return "thread";
-        case Isolation::kFork: return "fork";
-        case Isolation::kExec: return "exec";
+        case Isolation::kThread:
+            return "thread";
+        case Isolation::kFork:
+            return "fork";
+        case Isolation::kExec:
+            return "exec";
     }
     return "unknown";
 }
@@ -119,12 +122,12 @@ namespace {
 
 // Reads one jobs file; every error names the file as the caller gave it and a 1-based line.
 class JobsFileReader {
-   public:
+ public:
     explicit JobsFileReader(std::string file) : file_(std::move(file)) {}
 
     std::map<std::string, detail::JobsFileEntry> read(std::string_view text) const;
 
-   private:
+ private:
     [[noreturn]] void fail(const YAML::Mark& mark, std::string_view problem) const;
     [[noreturn]] void fail(const YAML::Node& node, std::string_view problem) const {
         fail(node.Mark(), problem);
@@ -278,8 +281,10 @@ detail::JobsFileEntry JobsFileReader::entry(const YAML::Node& name_node,
                                 " to programs only)");
         }
     } else if (entry.isolation && *entry.isolation != Isolation::kExec) {
-        fail(name_node, "job " + job + " has a \"command\": a program always runs with exec "
-                        "isolation (got " + std::string(to_string(*entry.isolation)) + ")");
+        fail(name_node, "job " + job +
+                            " has a \"command\": a program always runs with exec "
+                            "isolation (got " +
+                            std::string(to_string(*entry.isolation)) + ")");
     }
     return entry;
 }
@@ -320,7 +325,8 @@ Isolation JobsFileReader::isolation(const YAML::Node& value, const YAML::Mark& a
 }
 
 ResourceLimits JobsFileReader::limits(const YAML::Node& value, const YAML::Mark& at) const {
-    if (!value.IsMap()) fail(at, "\"limits\" must be a mapping: {memory: 512M, cpu: 30s, files: 256}");
+    if (!value.IsMap())
+        fail(at, "\"limits\" must be a mapping: {memory: 512M, cpu: 30s, files: 256}");
 
     ResourceLimits limits;
     for (auto it = value.begin(); it != value.end(); ++it) {
@@ -349,8 +355,8 @@ ResourceLimits JobsFileReader::limits(const YAML::Node& value, const YAML::Mark&
                                 in_quotes(text) + ")");
             }
         } else {
-            fail(name, "unknown limit " + in_quotes(name.Scalar()) +
-                           " (expected memory, cpu or files)");
+            fail(name,
+                 "unknown limit " + in_quotes(name.Scalar()) + " (expected memory, cpu or files)");
         }
     }
     return limits;
@@ -449,8 +455,8 @@ void HandlerRegistry::load_jobs_file(const std::filesystem::path& path) {
     }
     for (auto& [class_name, entry] : entries) {
         if (entry.program.command.empty()) {
-            handlers_.find(class_name)->second.settings = {
-                entry.isolation, entry.program.timeout, entry.program.limits};
+            handlers_.find(class_name)->second.settings = {entry.isolation, entry.program.timeout,
+                                                           entry.program.limits};
         } else {
             add_program(class_name, std::move(entry.program));
         }

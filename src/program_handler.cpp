@@ -84,8 +84,10 @@ void run_program(const ProgramSpec& spec, const JobContext& context) {
                          spec.command.front(), started.child.pid(), context.job.class_name,
                          context.queue, context.worker_id);
 
-    detail::ChildPipes pipes{std::move(started.stdin_pipe), std::move(started.stdout_pipe),
-                             std::move(started.stderr_pipe), {}};
+    detail::ChildPipes pipes{std::move(started.stdin_pipe),
+                             std::move(started.stdout_pipe),
+                             std::move(started.stderr_pipe),
+                             {}};
     // An empty input would close stdin at once; "[]" is never empty, so the program
     // always sees its args.
     const ChildEnd end = detail::watch_child(started.child, std::move(pipes), input, timeout,

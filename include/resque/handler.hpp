@@ -7,8 +7,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <string>
 #include <stop_token>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -74,7 +74,7 @@ struct JobContext {
 /// A job failed in a way the handler wants to name: the failure record's `exception`
 /// field is `exception_class`, its `error` the message, its backtrace `backtrace`.
 class JobFailure : public std::runtime_error {
-   public:
+ public:
     JobFailure(std::string exception_class, std::string message,
                std::vector<std::string> backtrace = {})
         : std::runtime_error(std::move(message)),
@@ -83,7 +83,7 @@ class JobFailure : public std::runtime_error {
     [[nodiscard]] const std::string& exception_class() const noexcept { return exception_class_; }
     [[nodiscard]] const std::vector<std::string>& backtrace() const noexcept { return backtrace_; }
 
-   private:
+ private:
     std::string exception_class_;
     std::vector<std::string> backtrace_;
 };
@@ -94,8 +94,8 @@ using Handler = std::function<void(const JobContext&)>;
 
 /// An external program configured in a jobs file.
 struct ProgramSpec {
-    std::vector<std::string> command;  ///< argv; argv[0] looked up on PATH if no '/'
-    std::filesystem::path working_dir; ///< empty: the worker's own
+    std::vector<std::string> command;        ///< argv; argv[0] looked up on PATH if no '/'
+    std::filesystem::path working_dir;       ///< empty: the worker's own
     std::map<std::string, std::string> env;  ///< added to the worker's environment
     std::optional<std::chrono::milliseconds> timeout;  ///< unset: JobContext::timeout
     ResourceLimits limits;  ///< applied in the child between fork and exec
@@ -125,7 +125,7 @@ void run_program(const ProgramSpec& spec, const JobContext& context);
 /// Maps job class names to handlers. Register before starting workers; lookups are then
 /// thread-safe.
 class HandlerRegistry {
-   public:
+ public:
     /// Registers (or replaces) the C++ handler for `class_name`, with its settings
     /// (isolation kThread or kFork; kExec throws ConfigError: it is for programs).
     void add(std::string class_name, Handler handler, JobSettings settings = {});
@@ -150,7 +150,7 @@ class HandlerRegistry {
     /// A registry holding only the programs of a jobs file (see load_jobs_file).
     static HandlerRegistry from_jobs_file(const std::filesystem::path& path);
 
-   private:
+ private:
     struct Entry {
         Handler handler;
         JobSettings settings;

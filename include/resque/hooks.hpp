@@ -12,7 +12,7 @@ namespace resque {
 /// Raised by a before_perform hook to skip a job quietly: no perform, no failure; the job
 /// still counts as processed (Resque's `Resque::Job::DontPerform`).
 class DontPerform : public std::exception {
-   public:
+ public:
     const char* what() const noexcept override { return "DontPerform"; }
 };
 
@@ -43,11 +43,11 @@ struct FailureInfo {
 /// Hooks of one kind run in registration order. Register hooks before starting workers;
 /// running hooks is then thread-safe (registration is not).
 class Hooks {
-   public:
+ public:
     using JobPredicate = std::function<bool(std::string_view queue, const Job&)>;
     using JobAction = std::function<void(std::string_view queue, const Job&)>;
-    using Around = std::function<void(std::string_view queue, const Job&,
-                                      const std::function<void()>& next)>;
+    using Around =
+        std::function<void(std::string_view queue, const Job&, const std::function<void()>& next)>;
     using FailureAction =
         std::function<void(std::string_view queue, const Job&, const FailureInfo&)>;
     using WorkerAction = std::function<void(std::string_view worker_id)>;
@@ -98,7 +98,7 @@ class Hooks {
     void run_before_fork(std::string_view queue, const Job& job) const;
     void run_after_fork(std::string_view queue, const Job& job) const;
 
-   private:
+ private:
     std::vector<JobPredicate> before_enqueue_, before_dequeue_;
     std::vector<JobAction> after_enqueue_, after_dequeue_, before_perform_, after_perform_,
         before_fork_, after_fork_;

@@ -41,7 +41,8 @@ void on_crash(int signal) {
     constexpr int kFrames = 64;
     void* frames[kFrames];
     const int count = ::backtrace(frames, kFrames);
-    [[maybe_unused]] ssize_t written = ::write(crash_report_fd, kCrashMark.data(), kCrashMark.size());
+    [[maybe_unused]] ssize_t written =
+        ::write(crash_report_fd, kCrashMark.data(), kCrashMark.size());
     ::backtrace_symbols_fd(frames, count, crash_report_fd);
     ::signal(signal, SIG_DFL);
     ::raise(signal);
@@ -86,12 +87,13 @@ json perform_in_child(const Hooks& hooks, const Handler& handler, const JobConte
     } catch (const JobFailure& error) {
         return failure_report(error.exception_class(), error.what(), error.backtrace());
     } catch (const std::bad_alloc& error) {
-        return failure_report("NoMemoryError", std::string("failed to allocate memory (") +
-                                                   error.what() + ")");
+        return failure_report("NoMemoryError",
+                              std::string("failed to allocate memory (") + error.what() + ")");
     } catch (const std::exception& error) {
         return failure_report("RuntimeError", error.what());
     } catch (...) {
-        return failure_report("RuntimeError", "unknown exception (not derived from std::exception)");
+        return failure_report("RuntimeError",
+                              "unknown exception (not derived from std::exception)");
     }
 }
 
@@ -112,8 +114,8 @@ struct ChildFds {
 };
 
 [[noreturn]] void become_job_child(const Hooks& hooks, const Handler& handler,
-                                   const JobContext& parent_context,
-                                   const ResourceLimits& limits, ChildFds fds) noexcept {
+                                   const JobContext& parent_context, const ResourceLimits& limits,
+                                   ChildFds fds) noexcept {
     ::setpgid(0, 0);
     detail::restore_default_signals();
     if (::dup2(fds.null_in, STDIN_FILENO) < 0 || ::dup2(fds.out, STDOUT_FILENO) < 0 ||
@@ -123,8 +125,8 @@ struct ChildFds {
 
     std::string report;
     if (!detail::apply_limits(limits)) {
-        report = failure_report("Resque::ForkFailed", std::string("cannot set resource limits: ") +
-                                                          std::strerror(errno))
+        report = failure_report("Resque::ForkFailed",
+                                std::string("cannot set resource limits: ") + std::strerror(errno))
                      .dump();
     } else {
         install_crash_handler(fds.report);
@@ -133,9 +135,9 @@ struct ChildFds {
         context.stop = {};
         json outcome = perform_in_child(hooks, handler, context);
         if (outcome["outcome"] == "failed") {
-            hooks.run_on_failure(context.queue, context.job,
-                                 {outcome["exception"].get<std::string>(),
-                                  outcome["error"].get<std::string>()});
+            hooks.run_on_failure(
+                context.queue, context.job,
+                {outcome["exception"].get<std::string>(), outcome["error"].get<std::string>()});
         }
         report = outcome.dump(-1, ' ', false, json::error_handler_t::replace);
     }
@@ -176,8 +178,9 @@ FailureCause dirty_exit(pid_t pid, const ChildEnd& end, const ResourceLimits& li
         cause.backtrace = lines_of(std::string_view(end.report).substr(kCrashMark.size()));
     }
     if (!end.status) {
-        cause.error = "Child process was reaped elsewhere in the worker; its exit status is "
-                      "unknown";
+        cause.error =
+            "Child process was reaped elsewhere in the worker; its exit status is "
+            "unknown";
     } else if (WIFSIGNALED(*end.status)) {
         cause.error = signal_text(pid, WTERMSIG(*end.status));
     } else {
@@ -201,10 +204,10 @@ ForkOutcome judge(pid_t pid, const ChildEnd& end, const JobContext& context,
                 false};
     }
     if (end.timed_out) {
-        std::string error = "timed out after " + detail::describe_duration(*context.timeout) +
-                            " (ran " + detail::describe_elapsed(end.elapsed) + ", ended by " +
-                            (end.killed_after_grace ? "SIGKILL after ignoring SIGTERM" : "SIGTERM") +
-                            ")";
+        std::string error =
+            "timed out after " + detail::describe_duration(*context.timeout) + " (ran " +
+            detail::describe_elapsed(end.elapsed) + ", ended by " +
+            (end.killed_after_grace ? "SIGKILL after ignoring SIGTERM" : "SIGTERM") + ")";
         return {FailureCause{kTimeout, with_stderr(std::move(error), end), {}}, false};
     }
 
@@ -235,8 +238,8 @@ ForkOutcome run_forked(const Hooks& hooks, const Handler& handler, const JobCont
     try {
         hooks.run_before_fork(context.queue, context.job);
     } catch (const std::exception& error) {
-        return {FailureCause{"RuntimeError", std::string("before_fork hook raised: ") + error.what(),
-                             {}},
+        return {FailureCause{
+                    "RuntimeError", std::string("before_fork hook raised: ") + error.what(), {}},
                 false};
     }
 

@@ -48,7 +48,7 @@ std::optional<Failed> run_handler(const PerformContext& context, const Handler& 
 // may check), and whenever it returns after the deadline the job is recorded as a
 // Resque::JobTimeout failure, even if it succeeded. Use fork isolation for a hard limit.
 class ThreadDeadline {
-   public:
+ public:
     // Forwards `outer` (USR1, shutdown) to the token handed to the handler.
     ThreadDeadline(std::stop_token outer, std::optional<std::chrono::milliseconds> timeout)
         : forward_(std::move(outer), [this] { source_.request_stop(); }) {
@@ -74,7 +74,7 @@ class ThreadDeadline {
         return expired_;
     }
 
-   private:
+ private:
     std::stop_source source_;
     std::stop_callback<std::function<void()>> forward_;
     std::atomic<bool> expired_{false};
@@ -91,8 +91,8 @@ std::optional<Failed> run_in_thread(const PerformContext& context, const Handler
     auto failure = run_handler(context, handler, job_context);
     if (!deadline.finish()) return failure;
 
-    const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() -
-                                                                           started);
+    const auto ran =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
     std::string error = "timed out after " + detail::describe_duration(*job_context.timeout) +
                         " (ran " + detail::describe_elapsed(ran) +
                         "; thread isolation: the handler was asked to stop through its "
@@ -147,8 +147,7 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
     try {
         decoded = decode_payload(job.payload);
     } catch (const PayloadError& error) {
-        log->warn("bad payload: {} queue={} bytes={}", error.what(), job.queue,
-                  job.payload.size());
+        log->warn("bad payload: {} queue={} bytes={}", error.what(), job.queue, job.payload.size());
         return failed(job, context.worker_id, {"Resque::PayloadError", error.what(), {}});
     }
 
@@ -164,8 +163,8 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
     const Isolation mode = isolation_of(settings, context.defaults);
     auto started = SteadyClock::now();
     std::string args(json::raw_member(job.payload, "args"));
-    JobContext job_context{job.queue, context.worker_id, decoded, job.payload,
-                           args.empty() ? "[]" : args, context.stop};
+    JobContext job_context{job.queue,   context.worker_id,          decoded,
+                           job.payload, args.empty() ? "[]" : args, context.stop};
     job_context.timeout =
         settings != nullptr && settings->timeout ? settings->timeout : context.defaults.timeout;
     job_context.kill_grace = context.defaults.kill_grace;
@@ -190,16 +189,16 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
         failure = Failed{"Resque::ForkFailed", std::string("cannot fork: ") + error.what(), {}};
     }
 
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started)
-                  .count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
     if (!failure) {
         log->debug("job done queue={} class={} isolation={} ms={}", job.queue, decoded.class_name,
                    to_string(mode), ms);
         return Settlement{Settlement::Kind::kDone, job.token, job.queue, {}};
     }
     log->warn("job failed: {}: {} queue={} class={} worker={} isolation={} ms={}",
-              failure->exception, failure->error, job.queue, decoded.class_name,
-              context.worker_id, to_string(mode), ms);
+              failure->exception, failure->error, job.queue, decoded.class_name, context.worker_id,
+              to_string(mode), ms);
     if (!failure_hooks_ran) {
         context.hooks.run_on_failure(job.queue, decoded, {failure->exception, failure->error});
     }

@@ -19,6 +19,7 @@
 
 #include "captured_log.hpp"
 #include "redis_server.hpp"
+#include "resque/errors.hpp"
 #include "worker_fixture.hpp"
 
 namespace resque::test {
@@ -63,7 +64,7 @@ void segfault() {
 }
 
 class IsolationTest : public ::testing::Test {
-   protected:
+ protected:
     RedisServer server;
     TempDir dir;
 
@@ -95,8 +96,8 @@ class IsolationTest : public ::testing::Test {
 
     // A jobs file: `entries` is the YAML under `jobs:`; "$DATA" and "$OUT" are replaced.
     HandlerRegistry programs(std::string entries, HandlerRegistry registry = {}) {
-        for (const auto& [from, to] : {std::pair<std::string, std::string>{"$DATA", kData.string()},
-                                       {"$OUT", out()}}) {
+        for (const auto& [from, to] :
+             {std::pair<std::string, std::string>{"$DATA", kData.string()}, {"$OUT", out()}}) {
             for (auto at = entries.find(from); at != std::string::npos; at = entries.find(from)) {
                 entries.replace(at, from.size(), to);
             }
@@ -135,11 +136,22 @@ TEST_F(IsolationTest, ProgramsThatMisbehaveBecomeFailuresAndTheWorkerGoesOn) {
     // Large args: writing them meets a closed or unread stdin (EPIPE, SIGPIPE).
     const std::string big = json::array({std::string(1 << 20, 'a')}).dump();
     const std::vector<std::pair<std::string, std::string>> jobs{
-        {"OkSh", R"([1,{"enqueued_at":"2026-12-03T10:00:00Z"}])"},
-        {"FailSh", "[]"}, {"FailPy", "[]"}, {"CrashSh", "[]"}, {"CrashPy", "[]"},
-        {"HangSh", "[]"}, {"HangPy", "[]"}, {"IgnoreTermSh", "[]"}, {"IgnoreTermPy", "[]"},
-        {"FloodSh", "[]"}, {"FloodPy", "[]"}, {"GrandchildSh", "[]"}, {"GrandchildPy", "[]"},
-        {"CloseStdin", big}, {"NoStdin", big}, {"OkPy", R"(["last"])"}};
+        {"OkSh", R"([{"job_class":"Archive","enqueued_at":"2026-12-03T10:00:00Z"},1])"},
+        {"FailSh", "[]"},
+        {"FailPy", "[]"},
+        {"CrashSh", "[]"},
+        {"CrashPy", "[]"},
+        {"HangSh", "[]"},
+        {"HangPy", "[]"},
+        {"IgnoreTermSh", "[]"},
+        {"IgnoreTermPy", "[]"},
+        {"FloodSh", "[]"},
+        {"FloodPy", "[]"},
+        {"GrandchildSh", "[]"},
+        {"GrandchildPy", "[]"},
+        {"CloseStdin", big},
+        {"NoStdin", big},
+        {"OkPy", R"(["last"])"}};
     for (const auto& [job_class, args] : jobs) push(job_class, args);
 
     const CapturedLog log;
@@ -149,7 +161,9 @@ TEST_F(IsolationTest, ProgramsThatMisbehaveBecomeFailuresAndTheWorkerGoesOn) {
     // Every job ran in order, and the last one still succeeded.
     EXPECT_EQ(read_file(dir.path() / "OkPy"), "[\"last\"]|from-jobs-file\n");
     const std::string ok_sh = read_file(dir.path() / "OkSh");
-    EXPECT_THAT(ok_sh, StartsWith(R"([1,{"enqueued_at":"2026-12-03T10:00:00Z"}]|OkSh|q|)"));
+    EXPECT_THAT(
+        ok_sh,
+        StartsWith(R"([{"job_class":"Archive","enqueued_at":"2026-12-03T10:00:00Z"},1]|OkSh|q|)"));
     EXPECT_THAT(ok_sh, HasSubstr("|2026-12-03T10:00:00Z|" +
                                  std::filesystem::canonical(dir.path()).string() + "\n"));
 
@@ -159,13 +173,15 @@ TEST_F(IsolationTest, ProgramsThatMisbehaveBecomeFailuresAndTheWorkerGoesOn) {
         return failed[job_class]["error"].get<std::string>();
     };
     EXPECT_EQ(failed["FailSh"]["exception"], "Resque::ProgramFailed");
-    EXPECT_EQ(error("FailSh"), kData.string() + "/fail.sh exited with status 1: checking order\n"
-                                                 "order 42 not found");
+    EXPECT_EQ(error("FailSh"), kData.string() +
+                                   "/fail.sh exited with status 1: checking order\n"
+                                   "order 42 not found");
     EXPECT_EQ(error("FailPy"), "python3 exited with status 2: order 43 not found");
     EXPECT_EQ(error("CrashSh"),
               kData.string() + "/crash.sh killed by signal 11 (SIGSEGV): about to crash");
     EXPECT_EQ(error("CrashPy"), "python3 killed by signal 6 (SIGABRT): aborting");
-    EXPECT_THAT(error("HangSh"), StartsWith(kData.string() + "/hang.sh timed out after 300ms (ran "));
+    EXPECT_THAT(error("HangSh"),
+                StartsWith(kData.string() + "/hang.sh timed out after 300ms (ran "));
     EXPECT_THAT(error("HangSh"), HasSubstr("ended by SIGTERM)"));
     EXPECT_THAT(error("HangPy"), StartsWith("python3 timed out after 300ms (ran "));
     EXPECT_THAT(error("IgnoreTermSh"), HasSubstr("ended by SIGKILL after ignoring SIGTERM): "
@@ -217,16 +233,20 @@ TEST_F(IsolationTest, ProgramResourceLimitsAreAppliedAndNamed) {
 HandlerRegistry forked_handlers(const std::filesystem::path& out) {
     HandlerRegistry handlers;
     const JobSettings fork{Isolation::kFork, {}, {}};
-    handlers.add("Segfault", [](const JobContext&) { segfault(); }, fork);
-    handlers.add("Abort", [](const JobContext&) { std::abort(); }, fork);
-    handlers.add("Exit3", [](const JobContext&) { std::exit(3); }, fork);
-    handlers.add("Throw", [](const JobContext&) { throw std::invalid_argument("bad order 7"); },
-                 fork);
-    handlers.add("Named",
-                 [](const JobContext&) {
-                     throw JobFailure("Billing::Declined", "card declined", {"billing.cpp:12"});
-                 },
-                 fork);
+    handlers.add(
+        "Segfault", [](const JobContext&) { segfault(); }, fork);
+    handlers.add(
+        "Abort", [](const JobContext&) { std::abort(); }, fork);
+    handlers.add(
+        "Exit3", [](const JobContext&) { std::exit(3); }, fork);
+    handlers.add(
+        "Throw", [](const JobContext&) { throw std::invalid_argument("bad order 7"); }, fork);
+    handlers.add(
+        "Named",
+        [](const JobContext&) {
+            throw JobFailure("Billing::Declined", "card declined", {"billing.cpp:12"});
+        },
+        fork);
     handlers.add("Hang", [](const JobContext&) { std::this_thread::sleep_for(30s); },
                  {Isolation::kFork, 300ms, {}});
     handlers.add("IgnoreTerm",
@@ -235,29 +255,31 @@ HandlerRegistry forked_handlers(const std::filesystem::path& out) {
                      std::this_thread::sleep_for(30s);
                  },
                  {Isolation::kFork, 300ms, {}});
-    handlers.add("Talk",
-                 [](const JobContext& job) {
-                     std::printf("hello from the child of %s\n", job.job.class_name.c_str());
-                     std::fprintf(stderr, "a warning on stderr\n");
-                 },
-                 fork);
+    handlers.add(
+        "Talk",
+        [](const JobContext& job) {
+            std::printf("hello from the child of %s\n", job.job.class_name.c_str());
+            std::fprintf(stderr, "a warning on stderr\n");
+        },
+        fork);
     handlers.add("Greedy",
                  [](const JobContext&) {
                      std::vector<std::unique_ptr<char[]>> leak;
                      for (int i = 0; i < 64; ++i) leak.emplace_back(new char[64 << 20]);
                  },
                  {Isolation::kFork, {}, {address_space_now() + (512u << 20), {}, {}}});
-    handlers.add("Record",
-                 [out](const JobContext& job) {
-                     std::ofstream(out / ("pid-" + job.args_json)) << ::getpid();
-                 },
-                 fork);
+    handlers.add(
+        "Record",
+        [out](const JobContext& job) {
+            std::ofstream(out / ("pid-" + job.args_json)) << ::getpid();
+        },
+        fork);
     return handlers;
 }
 
 TEST_F(IsolationTest, ForkedCppHandlersThatCrashExitOrThrowBecomeFailuresAndTheWorkerGoesOn) {
-    const std::vector<std::string> jobs{"Segfault", "Abort", "Exit3", "Throw", "Named",
-                                        "Hang", "IgnoreTerm", "Talk", "Greedy"};
+    const std::vector<std::string> jobs{"Segfault", "Abort",      "Exit3", "Throw", "Named",
+                                        "Hang",     "IgnoreTerm", "Talk",  "Greedy"};
     push("Record", "[1]");
     for (const auto& job_class : jobs) push(job_class);
     push("Record", "[2]");
@@ -308,8 +330,10 @@ TEST_F(IsolationTest, ForkHooksRunWithResqueSemantics) {
     };
     Hooks hooks;
     hooks.before_first_fork([note](std::string_view) { note("before_first_fork"); });
-    hooks.before_fork([note](std::string_view, const Job& job) { note("before_fork " + job.class_name); });
-    hooks.after_fork([note](std::string_view, const Job& job) { note("after_fork " + job.class_name); });
+    hooks.before_fork(
+        [note](std::string_view, const Job& job) { note("before_fork " + job.class_name); });
+    hooks.after_fork(
+        [note](std::string_view, const Job& job) { note("after_fork " + job.class_name); });
     hooks.on_failure([note](std::string_view, const Job& job, const FailureInfo& info) {
         note("on_failure " + job.class_name + " " + info.exception);
     });
@@ -345,13 +369,12 @@ TEST_F(IsolationTest, ForkHooksRunWithResqueSemantics) {
 
 TEST_F(IsolationTest, WorkerDefaultIsolationAndTimeoutApplyToClassesWithoutTheirOwn) {
     HandlerRegistry handlers;
-    handlers.add("Pid", [&](const JobContext&) {
-        std::ofstream(dir.path() / "pid") << ::getpid();
-    });
+    handlers.add("Pid",
+                 [&](const JobContext&) { std::ofstream(dir.path() / "pid") << ::getpid(); });
     handlers.add("Slow", [](const JobContext&) { std::this_thread::sleep_for(30s); });
-    handlers.add("InThread", [&](const JobContext&) {
-        std::ofstream(dir.path() / "thread-pid") << ::getpid();
-    }, {Isolation::kThread, {}, {}});
+    handlers.add("InThread",
+                 [&](const JobContext&) { std::ofstream(dir.path() / "thread-pid") << ::getpid(); },
+                 {Isolation::kThread, {}, {}});
     push("Pid");
     push("Slow");
     push("InThread");
@@ -401,7 +424,7 @@ TEST_F(IsolationTest, ThreadModeTimeoutAsksTheHandlerToStopAndIsRecorded) {
 TEST_F(IsolationTest, WorkerRefusesExecAsItsDefaultIsolation) {
     WorkerOptions exec = options();
     exec.isolation = Isolation::kExec;
-    EXPECT_THROW(WorkerPool(options_for(server), exec, {}), ConfigError);
+    EXPECT_THROW(WorkerPool(options_for(server), exec, HandlerRegistry{}), ConfigError);
 }
 
 }  // namespace

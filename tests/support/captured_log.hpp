@@ -15,7 +15,7 @@
 namespace resque::test {
 
 class CapturedLog {
-   public:
+ public:
     CapturedLog()
         : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)),
           previous_sinks_(log_->sinks()),
@@ -36,7 +36,7 @@ class CapturedLog {
         return stream_.str();
     }
 
-   private:
+ private:
     std::shared_ptr<spdlog::logger> log_ = log::worker();
     std::ostringstream stream_;
     std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;

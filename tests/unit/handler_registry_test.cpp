@@ -190,11 +190,11 @@ TEST(JobsFile, InvalidIsolationAndLimitsAreErrors) {
     EXPECT_EQ(error_of("jobs:\n  A: {command: [a], isolation: process}\n"),
               R"(jobs.yml:2: "isolation" must be thread, fork or exec)");
     EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {memory: 12X}\n"),
-              R"(jobs.yml:4: limits "memory" must be a size like 512M, 2G or 1048576K (got "12X")))");
+              R"(jobs.yml:4: limits "memory" must be a size like 512M, 2G or 1048576K (got "12X"))");
     EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {cpu: soon}\n"),
-              R"(jobs.yml:4: limits "cpu" must be a duration like 30s or 5m (got "soon")))");
+              R"(jobs.yml:4: limits "cpu" must be a duration like 30s or 5m (got "soon"))");
     EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {files: 1K}\n"),
-              R"(jobs.yml:4: limits "files" must be a positive whole number (got "1K")))");
+              R"(jobs.yml:4: limits "files" must be a positive whole number (got "1K"))");
     EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {disk: 1G}\n"),
               R"(jobs.yml:4: unknown limit "disk" (expected memory, cpu or files))");
     EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: 1G\n"),

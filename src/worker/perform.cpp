@@ -186,7 +186,11 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
             failure = run_handler(context, *handler, job_context);
         }
     } catch (const std::exception& error) {
-        failure = Failed{"Resque::ForkFailed", std::string("cannot fork: ") + error.what(), {}};
+        // Only starting the job can throw here (pipes, fork, the timer thread).
+        failure = Failed{"Resque::ForkFailed",
+                         "cannot start the job (" + std::string(to_string(mode)) +
+                             " isolation): " + error.what(),
+                         {}};
     }
 
     auto ms =

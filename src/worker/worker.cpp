@@ -328,8 +328,8 @@ std::string Worker::run() {
         s.startup();
         return 0;
     });
-    log::worker()->info("worker started worker={} queues={} pid={}", s.id, s.queue_list.id_part(),
-                        ::getpid());
+    log::worker()->info("worker started worker={} queues={} pid={} isolation={}", s.id,
+                        s.queue_list.id_part(), ::getpid(), to_string(s.options.isolation));
     s.hooks.run_worker(Hooks::WorkerEvent::kStart, s.id);
 
     std::string reason;

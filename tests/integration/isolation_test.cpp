@@ -124,8 +124,8 @@ TEST_F(IsolationTest, ProgramsThatMisbehaveBecomeFailuresAndTheWorkerGoesOn) {
   CrashPy: {command: [python3, $DATA/crash.py]}
   HangSh: {command: [$DATA/hang.sh], timeout: 300ms}
   HangPy: {command: [python3, $DATA/hang.py], timeout: 0.3}
-  IgnoreTermSh: {command: [$DATA/ignore_term.sh], timeout: 300ms}
-  IgnoreTermPy: {command: [python3, $DATA/ignore_term.py], timeout: 300ms}
+  IgnoreTermSh: {command: [$DATA/ignore_term.sh], timeout: 1s}
+  IgnoreTermPy: {command: [python3, $DATA/ignore_term.py], timeout: 3s}
   FloodSh: {command: [$DATA/flood.sh], timeout: 60s}
   FloodPy: {command: [python3, $DATA/flood.py], timeout: 60s}
   GrandchildSh: {command: [$DATA/grandchild.sh], env: {OUT: $OUT}}
@@ -254,7 +254,7 @@ HandlerRegistry forked_handlers(const std::filesystem::path& out) {
                      std::signal(SIGTERM, SIG_IGN);
                      std::this_thread::sleep_for(30s);
                  },
-                 {Isolation::kFork, 300ms, {}});
+                 {Isolation::kFork, 1s, {}});  // time to ignore TERM on a loaded machine
     handlers.add(
         "Talk",
         [](const JobContext& job) {
@@ -419,6 +419,29 @@ TEST_F(IsolationTest, ThreadModeTimeoutAsksTheHandlerToStopAndIsRecorded) {
     EXPECT_THAT(failed["Cooperative"]["error"].get<std::string>(),
                 HasSubstr("asked to stop through its stop_token and returned)"));
     EXPECT_EQ(failed["Deaf"]["exception"], "Resque::JobTimeout");
+}
+
+TEST_F(IsolationTest, CliWorkTimeoutAppliesToProgramsWithoutTheirOwn) {
+    const auto jobs = dir.path() / "cli-jobs.yml";
+    std::ofstream(jobs) << "jobs:\n  Hang: {command: [" << (kData / "hang.sh").string()
+                        << "]}\n  Quick: {command: [true]}\n";
+    push("Hang");
+    push("Quick");
+    const ProcessResult result =
+        run_process({cli_path(), "--redis", server.url(), "work", "--queues", "q", "--jobs",
+                     jobs.string(), "--until-empty", "--timeout", "300ms", "--kill-grace",
+                     "0.3", "--isolation", "fork"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(stat("processed"), 2);
+    auto failed = failures();
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_THAT(failed["Hang"]["error"].get<std::string>(),
+                StartsWith((kData / "hang.sh").string() + " timed out after 300ms (ran "));
+
+    const ProcessResult bad = run_process({cli_path(), "--redis", server.url(), "work",
+                                           "--queues", "q", "--timeout", "soon"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_THAT(bad.err, HasSubstr("--timeout must be a positive duration"));
 }
 
 TEST_F(IsolationTest, WorkerRefusesExecAsItsDefaultIsolation) {

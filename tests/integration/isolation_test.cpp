@@ -427,10 +427,9 @@ TEST_F(IsolationTest, CliWorkTimeoutAppliesToProgramsWithoutTheirOwn) {
                         << "]}\n  Quick: {command: [true]}\n";
     push("Hang");
     push("Quick");
-    const ProcessResult result =
-        run_process({cli_path(), "--redis", server.url(), "work", "--queues", "q", "--jobs",
-                     jobs.string(), "--until-empty", "--timeout", "300ms", "--kill-grace",
-                     "0.3", "--isolation", "fork"});
+    const ProcessResult result = run_process(
+        {cli_path(), "--redis", server.url(), "work", "--queues", "q", "--jobs", jobs.string(),
+         "--until-empty", "--timeout", "300ms", "--kill-grace", "0.3", "--isolation", "fork"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(stat("processed"), 2);
     auto failed = failures();
@@ -438,8 +437,8 @@ TEST_F(IsolationTest, CliWorkTimeoutAppliesToProgramsWithoutTheirOwn) {
     EXPECT_THAT(failed["Hang"]["error"].get<std::string>(),
                 StartsWith((kData / "hang.sh").string() + " timed out after 300ms (ran "));
 
-    const ProcessResult bad = run_process({cli_path(), "--redis", server.url(), "work",
-                                           "--queues", "q", "--timeout", "soon"});
+    const ProcessResult bad = run_process(
+        {cli_path(), "--redis", server.url(), "work", "--queues", "q", "--timeout", "soon"});
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_THAT(bad.err, HasSubstr("--timeout must be a positive duration"));
 }

@@ -43,14 +43,15 @@ class Signals : public ::testing::Test {
     }
     void push_slow(const std::string& marker, int sleep_ms) {
         cmd({"RPUSH", "resque:queue:q",
-             R"({"class":"Marker","args":[")" + marker + R"(",)" + std::to_string(sleep_ms) + "]}"});
+             R"({"class":"Marker","args":[")" + marker + R"(",)" + std::to_string(sleep_ms) +
+                 "]}"});
     }
     bool job_running() { return !cmd({"KEYS", "resque:worker:*:q"}).empty(); }
     // The worker's child processes (a forked job, a program), from /proc.
     std::vector<pid_t> children_of_worker() {
         std::vector<pid_t> children;
-        for (const auto& task : std::filesystem::directory_iterator(
-                 "/proc/" + std::to_string(pid) + "/task")) {
+        for (const auto& task :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
             std::ifstream list(task.path() / "children");
             for (pid_t child = 0; list >> child;) children.push_back(child);
         }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "jobs_file.hpp"
 #include "resque/errors.hpp"
 #include "resque/handler.hpp"
 #include "resque/worker.hpp"
@@ -28,6 +29,9 @@ struct WorkArgs {
     DeadWorkerOptions dead;
     std::string failure_backend = "redis";
     double heartbeat = 10;
+    std::string isolation = "thread";
+    std::string timeout;
+    double kill_grace = 5;
 };
 
 std::chrono::milliseconds from_seconds(double seconds) {
@@ -54,6 +58,15 @@ WorkerOptions worker_options(const WorkArgs& args) {
     options.heartbeat_interval = from_seconds(args.heartbeat);
     options.prune_after = args.dead.prune_after();
     options.recovery = args.dead.policy();
+    options.isolation = *parse_isolation(args.isolation);
+    if (!args.timeout.empty()) {
+        options.job_timeout = detail::parse_duration(args.timeout);
+        if (!options.job_timeout) {
+            throw UsageError("--timeout must be a positive duration like 30s, 5m or 500ms (got \"" +
+                             args.timeout + "\")");
+        }
+    }
+    options.kill_grace = from_seconds(args.kill_grace);
     options.failure_backend = args.failure_backend == "redis_multi_queue"
                                   ? FailureBackendKind::kRedisMultiQueue
                                   : FailureBackendKind::kRedis;
@@ -115,6 +128,18 @@ void add_work_command(CLI::App& app, GlobalOptions& globals) {
     args->dead.add_to(*command);
     command->add_option("--failure-backend", args->failure_backend, "redis or redis_multi_queue")
         ->check(CLI::IsMember({"redis", "redis_multi_queue"}))
+        ->capture_default_str();
+    command
+        ->add_option("--isolation", args->isolation,
+                     "where C++ handlers run: thread or fork (programs always exec)")
+        ->check(CLI::IsMember({"thread", "fork"}))
+        ->capture_default_str();
+    command->add_option("--timeout", args->timeout,
+                        "time limit of jobs whose class sets none: 30s, 5m, 500ms (default: none)");
+    command
+        ->add_option("--kill-grace", args->kill_grace,
+                     "seconds a timed-out job's process gets between SIGTERM and SIGKILL")
+        ->check(number_in(0, 1e7))
         ->capture_default_str();
     command->add_option("--heartbeat", args->heartbeat, "seconds between heartbeats")
         ->check(number_in(0.1, 1e7))

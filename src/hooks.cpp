@@ -61,8 +61,17 @@ void Hooks::run_worker(WorkerEvent event, std::string_view worker_id) const {
         case WorkerEvent::kAfterPause: hooks = &after_pause_; break;
         case WorkerEvent::kQueueEmpty: hooks = &queue_empty_; break;
         case WorkerEvent::kShutdown: hooks = &shutdown_; break;
+        case WorkerEvent::kBeforeFirstFork: hooks = &before_first_fork_; break;
     }
     for (const auto& hook : *hooks) hook(worker_id);
+}
+
+void Hooks::run_before_fork(std::string_view queue, const Job& job) const {
+    for (const auto& hook : before_fork_) hook(queue, job);
+}
+
+void Hooks::run_after_fork(std::string_view queue, const Job& job) const {
+    for (const auto& hook : after_fork_) hook(queue, job);
 }
 
 }  // namespace resque

@@ -63,12 +63,22 @@ void ProgramOutput::take_line(OutputStream stream, std::string_view line) {
     if (stream == OutputStream::kStderr) keep_in_tail(line);
 }
 
+void ProgramOutput::finish() {
+    if (!truncated_) return;
+    log_->debug("program output truncated: {} bytes dropped class={} queue={} worker={}",
+                dropped_bytes_, context_.job.class_name, context_.queue, context_.worker_id);
+}
+
 void ProgramOutput::log_line(OutputStream stream, std::string_view line) {
-    if (truncated_) return;
+    if (truncated_) {
+        dropped_bytes_ += line.size() + 1;
+        return;
+    }
     if (logged_lines_ >= limits_.logged_lines ||
         logged_bytes_ + line.size() > limits_.logged_bytes) {
         // One notice, then silence: a chatty program must not flood the worker's log.
         truncated_ = true;
+        dropped_bytes_ += line.size() + 1;
         log_->debug(
             "program output truncated after {} lines ({} bytes) class={} queue={} "
             "worker={}",

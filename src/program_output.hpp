@@ -40,6 +40,8 @@ class ProgramOutput {
     /// Ends `stream` (EOF, or the run gave up reading): a last unterminated line is
     /// handled like a complete one.
     void close(OutputStream stream);
+    /// Ends the job's output: when lines were dropped, logs how many bytes were.
+    void finish();
     /// The last stderr lines, joined by '\n' (empty when the program wrote none).
     [[nodiscard]] std::string stderr_tail() const;
 
@@ -57,6 +59,7 @@ class ProgramOutput {
     std::size_t logged_lines_ = 0;
     std::size_t logged_bytes_ = 0;
     bool truncated_ = false;
+    std::size_t dropped_bytes_ = 0;  // of lines not logged after truncation
 };
 
 }  // namespace resque::detail

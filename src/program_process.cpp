@@ -1,5 +1,7 @@
 #include "program_process.hpp"
 
+#include "child_run.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -32,11 +34,7 @@ Fd above_stdio(Fd fd) {
     return moved;
 }
 
-// The two ends of a pipe.
-struct Pipe {
-    Fd read;
-    Fd write;
-};
+}  // namespace
 
 // Close-on-exec, so that no other program the worker starts inherits either end.
 Pipe make_pipe() {
@@ -46,8 +44,6 @@ Pipe make_pipe() {
     Fd write(ends[1]);
     return Pipe{above_stdio(std::move(read)), above_stdio(std::move(write))};
 }
-
-}  // namespace
 
 void set_nonblocking(const Fd& fd) {
     const int flags = ::fcntl(fd.get(), F_GETFL);
@@ -107,6 +103,9 @@ std::map<std::string, std::string> child_environment(const ProgramSpec& spec,
     variables.insert_or_assign("RESQUE_CLASS", context.job.class_name);
     variables.insert_or_assign("RESQUE_QUEUE", context.queue);
     variables.insert_or_assign("RESQUE_WORKER", context.worker_id);
+    if (!context.enqueued_at.empty()) {
+        variables.insert_or_assign("RESQUE_ENQUEUED_AT", context.enqueued_at);
+    }
     return variables;
 }
 
@@ -145,7 +144,7 @@ std::vector<char*> null_terminated(std::vector<std::string>& strings) {
 }  // namespace
 
 ExecPlan::ExecPlan(const ProgramSpec& spec, const JobContext& context)
-    : arguments(spec.command), working_dir(spec.working_dir.string()) {
+    : arguments(spec.command), working_dir(spec.working_dir.string()), limits(spec.limits) {
     const auto variables = child_environment(spec, context);
     const auto path = variables.find("PATH");
     program =
@@ -158,7 +157,7 @@ ExecPlan::ExecPlan(const ProgramSpec& spec, const JobContext& context)
 namespace {
 
 // What the child could not do, sent to the parent instead of exec'ing.
-enum class ChildStep : int { kStdio, kWorkingDir, kExec };
+enum class ChildStep : int { kStdio, kWorkingDir, kLimits, kExec };
 struct ChildReport {
     ChildStep step;
     int error;
@@ -177,6 +176,8 @@ struct ChildStdio {
     ::_exit(127);
 }
 
+}  // namespace
+
 // Ignored signals stay ignored across exec (a worker may ignore SIGPIPE or SIGINT), and
 // the program should start as it would from a shell. All signals arrive blocked from
 // fork_program, so no worker handler runs here first.
@@ -191,6 +192,8 @@ void restore_default_signals() noexcept {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+namespace {
+
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void become_program(const ExecPlan& plan, ChildStdio stdio, int report_fd) noexcept {
     ::setpgid(0, 0);
@@ -202,6 +205,7 @@ void restore_default_signals() noexcept {
     if (!plan.working_dir.empty() && ::chdir(plan.working_dir.c_str()) != 0) {
         report_and_exit(report_fd, ChildStep::kWorkingDir);
     }
+    if (!apply_limits(plan.limits)) report_and_exit(report_fd, ChildStep::kLimits);
     ::execve(plan.program.c_str(), plan.argv.data(), plan.envp.data());
     report_and_exit(report_fd, ChildStep::kExec);
 }
@@ -289,6 +293,8 @@ void await_exec(ChildProcess& child, const Fd& report, const ExecPlan& plan) {
         case ChildStep::kWorkingDir:
             throw cannot_run(program, "cannot change directory to " + plan.working_dir + ": " +
                                           error_text(failure.error));
+        case ChildStep::kLimits:
+            throw cannot_run(program, "cannot set resource limits: " + error_text(failure.error));
         case ChildStep::kExec:
             break;
     }

@@ -46,6 +46,16 @@ class Fd {
     int fd_ = -1;
 };
 
+/// The two ends of a pipe.
+struct Pipe {
+    Fd read;
+    Fd write;
+};
+
+/// A close-on-exec pipe whose ends are above 2, so a child can dup2 any of them onto
+/// stdin, stdout or stderr without clobbering another. Throws std::system_error.
+Pipe make_pipe();
+
 /// Makes reads and writes on `fd` return EAGAIN instead of blocking. Throws
 /// std::system_error.
 void set_nonblocking(const Fd& fd);
@@ -59,8 +69,8 @@ ssize_t write_without_sigpipe(const Fd& fd, std::string_view bytes);
 /// fork and exec a threaded process may only make async-signal-safe calls). Not
 /// copyable or movable: argv and envp point into its own strings.
 ///
-/// The environment is the worker's, then `spec.env`, then RESQUE_CLASS, RESQUE_QUEUE
-/// and RESQUE_WORKER. A program name without '/' is looked up on that environment's
+/// The environment is the worker's, then `spec.env`, then RESQUE_CLASS, RESQUE_QUEUE,
+/// RESQUE_WORKER and (when known) RESQUE_ENQUEUED_AT. A program name without '/' is looked up on that environment's
 /// PATH here, never by a shell. Throws JobFailure `cannot run <argv0>: <reason>` when
 /// no executable is found.
 struct ExecPlan {
@@ -70,11 +80,17 @@ struct ExecPlan {
 
     std::vector<std::string> arguments;  ///< argv as configured; argv[0] names the program
     std::string working_dir;             ///< empty: the worker's
+    ResourceLimits limits;               ///< set in the child before exec
     std::string program;                 ///< the path given to execve
     std::vector<std::string> environment;
     std::vector<char*> argv;  ///< null-terminated, into `arguments`
     std::vector<char*> envp;  ///< null-terminated, into `environment`
 };
+
+/// Sets every signal but SIGKILL and SIGSTOP to its default action and empties the
+/// signal mask: for a child after fork (async-signal-safe). The caller forks with all
+/// signals blocked, so that no worker handler runs in the child before this.
+void restore_default_signals() noexcept;
 
 /// A started program, leader of its own process group (pgid == pid). Until it is reaped
 /// its zombie holds the pid and the group id, so signalling the group never reaches a

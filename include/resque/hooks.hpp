@@ -12,7 +12,7 @@ namespace resque {
 /// Raised by a before_perform hook to skip a job quietly: no perform, no failure; the job
 /// still counts as processed (Resque's `Resque::Job::DontPerform`).
 class DontPerform : public std::exception {
-   public:
+ public:
     const char* what() const noexcept override { return "DontPerform"; }
 };
 
@@ -34,15 +34,20 @@ struct FailureInfo {
 /// - `on_failure`: whenever a failure is recorded for the job by this process.
 /// - worker hooks: `worker_start` (after registration), `worker_stop` (after
 ///   unregistering), `before_pause`, `after_pause`, `queue_empty`, `shutdown`.
+/// - fork hooks (Resque's, PROTOCOL.md 1.6): `before_first_fork` once per worker at
+///   startup, after pruning and before registering (in every mode, as Resque does);
+///   `before_fork` in the worker before each fork-mode job's child is forked (an
+///   exception fails the job, nothing is forked); `after_fork` in the child, before the
+///   perform hooks (an exception fails the job). Thread and exec jobs run neither.
 ///
 /// Hooks of one kind run in registration order. Register hooks before starting workers;
 /// running hooks is then thread-safe (registration is not).
 class Hooks {
-   public:
+ public:
     using JobPredicate = std::function<bool(std::string_view queue, const Job&)>;
     using JobAction = std::function<void(std::string_view queue, const Job&)>;
-    using Around = std::function<void(std::string_view queue, const Job&,
-                                      const std::function<void()>& next)>;
+    using Around =
+        std::function<void(std::string_view queue, const Job&, const std::function<void()>& next)>;
     using FailureAction =
         std::function<void(std::string_view queue, const Job&, const FailureInfo&)>;
     using WorkerAction = std::function<void(std::string_view worker_id)>;
@@ -61,6 +66,9 @@ class Hooks {
     void after_pause(WorkerAction hook) { after_pause_.push_back(std::move(hook)); }
     void queue_empty(WorkerAction hook) { queue_empty_.push_back(std::move(hook)); }
     void shutdown(WorkerAction hook) { shutdown_.push_back(std::move(hook)); }
+    void before_first_fork(WorkerAction hook) { before_first_fork_.push_back(std::move(hook)); }
+    void before_fork(JobAction hook) { before_fork_.push_back(std::move(hook)); }
+    void after_fork(JobAction hook) { after_fork_.push_back(std::move(hook)); }
 
     /// True unless a before_enqueue hook returned false. All hooks run (as in Resque).
     [[nodiscard]] bool run_before_enqueue(std::string_view queue, const Job& job) const;
@@ -75,16 +83,29 @@ class Hooks {
     /// original failure is still recorded.
     void run_on_failure(std::string_view queue, const Job& job,
                         const FailureInfo& failure) const noexcept;
-    enum class WorkerEvent { kStart, kStop, kBeforePause, kAfterPause, kQueueEmpty, kShutdown };
+    enum class WorkerEvent {
+        kStart,
+        kStop,
+        kBeforePause,
+        kAfterPause,
+        kQueueEmpty,
+        kShutdown,
+        kBeforeFirstFork
+    };
     void run_worker(WorkerEvent event, std::string_view worker_id) const;
+    /// Runs the before_fork (in the worker) or after_fork (in the child) hooks; the first
+    /// exception propagates.
+    void run_before_fork(std::string_view queue, const Job& job) const;
+    void run_after_fork(std::string_view queue, const Job& job) const;
 
-   private:
+ private:
     std::vector<JobPredicate> before_enqueue_, before_dequeue_;
-    std::vector<JobAction> after_enqueue_, after_dequeue_, before_perform_, after_perform_;
+    std::vector<JobAction> after_enqueue_, after_dequeue_, before_perform_, after_perform_,
+        before_fork_, after_fork_;
     std::vector<Around> around_perform_;
     std::vector<FailureAction> on_failure_;
     std::vector<WorkerAction> worker_start_, worker_stop_, before_pause_, after_pause_,
-        queue_empty_, shutdown_;
+        queue_empty_, shutdown_, before_first_fork_;
 };
 
 }  // namespace resque

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,15 @@ struct WorkerOptions {
     int prefetch = 64;
     /// About how much work one batch holds (see prefetch).
     std::chrono::microseconds prefetch_budget{2000};
+    /// Where C++ handlers run unless their class says otherwise (JobSettings): kThread or
+    /// kFork (kExec is for programs only; WorkerPool throws ConfigError). Programs always
+    /// run as kExec.
+    Isolation isolation = Isolation::kThread;
+    /// Time limit of jobs whose class sets none; unset means unlimited.
+    std::optional<std::chrono::milliseconds> job_timeout;
+    /// After a timed-out child gets SIGTERM, how long before SIGKILL (Resque's
+    /// RESQUE_TERM_TIMEOUT, default 4 s there).
+    std::chrono::milliseconds kill_grace{std::chrono::seconds(5)};
     RecoveryPolicy recovery = RecoveryPolicy::kRequeue;
     FailureBackendKind failure_backend = FailureBackendKind::kRedis;
     /// Host name used in worker ids; empty means gethostname().

@@ -139,6 +139,10 @@ WorkerPool::WorkerPool(RedisOptions redis, WorkerOptions options, HandlerRegistr
                        Hooks hooks)
     : state_(std::make_unique<State>()) {
     if (options.concurrency < 1) throw ConfigError("concurrency must be at least 1");
+    if (options.isolation == Isolation::kExec) {
+        throw ConfigError("worker isolation must be thread or fork (exec is for programs, "
+                          "which always use it)");
+    }
     state_->redis = std::move(redis);
     state_->options = std::move(options);
     state_->handlers = std::move(handlers);

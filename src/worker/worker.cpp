@@ -70,6 +70,7 @@ struct Worker::State {
     bool refresh_queues = true;
     std::map<std::string, SteadyClock::time_point> bad_queues;
     bool paused_seen = false;
+    bool before_first_fork_done = false;
 
     std::mutex running_mutex;  // guards running, batch and job_stop (watchdog thread reads)
     std::optional<Reservation> running;
@@ -98,6 +99,12 @@ struct Worker::State {
 
 void Worker::State::startup() {
     prune_dead_workers(redis, keys, prune_rules());
+    // Resque runs before_first_fork here, once, in every mode (PROTOCOL.md 1.6); a
+    // startup retried after an outage must not run it again.
+    if (!before_first_fork_done) {
+        before_first_fork_done = true;
+        hooks.run_worker(Hooks::WorkerEvent::kBeforeFirstFork, id);
+    }
     register_worker(redis, keys, id);
     heartbeat(redis, keys, id);
     ensure_subscription();
@@ -163,7 +170,7 @@ Settlement Worker::State::run_job(const Reservation& job) {
               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count()));
-    Settlement outcome = perform({handlers, hooks, id, stop}, job);
+    Settlement outcome = perform({handlers, hooks, id, stop, job_defaults(options)}, job);
     {
         std::lock_guard lock(running_mutex);
         running.reset();
@@ -373,8 +380,8 @@ std::string Worker::run() {
         s.startup();
         return 0;
     });
-    log::worker()->info("worker started worker={} queues={} pid={}", s.id, s.queue_list.id_part(),
-                        ::getpid());
+    log::worker()->info("worker started worker={} queues={} pid={} isolation={}", s.id,
+                        s.queue_list.id_part(), ::getpid(), to_string(s.options.isolation));
     s.hooks.run_worker(Hooks::WorkerEvent::kStart, s.id);
 
     std::string reason;

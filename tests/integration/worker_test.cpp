@@ -290,7 +290,7 @@ TEST_F(WorkerIntegration, UntilEmptyDrainsAndReturns) {
 
 TEST_F(WorkerIntegration, AbortKillsTheRunningProgramRecordsFailureAndWorkerGoesOn) {
     HandlerRegistry handlers = echo_handlers();
-    handlers.add_program("Slow", ProgramSpec{{"sleep", "30"}, {}, {}, {}});
+    handlers.add_program("Slow", ProgramSpec{{"sleep", "30"}, {}, {}, {}, {}});
     push("q", R"({"class":"Slow","args":[]})");
     push("q", R"({"class":"Echo","args":["next"]})");
     RunningWorker worker(server, fast_options({"q"}), std::move(handlers));

@@ -1,9 +1,10 @@
 // A worker process for fault-injection tests: class `Marker` appends its first argument
 // to the list `test:exec` (retrying through outages, so a marker is never dropped by the
-// handler itself), optionally sleeping first. QUEUES is one queue or a comma-separated
-// list in priority order.
+// handler itself), optionally sleeping first (SLEEP_MS, or the job's second argument).
+// QUEUES is one queue or a comma-separated list in priority order. ISOLATION (thread or
+// fork) is where Marker runs; JOBS_FILE adds programs.
 //
-//   marker_worker REDIS_URL QUEUES [SLEEP_MS]
+//   marker_worker REDIS_URL QUEUES [SLEEP_MS [ISOLATION [JOBS_FILE]]]
 
 #include <chrono>
 #include <iostream>
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
     resque::redis::Connection marker_redis(redis);
     resque::HandlerRegistry handlers;
     handlers.add("Marker", [&](const resque::JobContext& job) {
-        if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+        const int sleep_for = job.job.args.size() > 1 ? job.job.args.at(1).get<int>() : sleep_ms;
+        if (sleep_for > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_for));
         std::string marker = job.job.args.at(0).get<std::string>();
         for (;;) {
             try {
@@ -40,7 +42,16 @@ int main(int argc, char** argv) {
             }
         }
     });
+    if (argc > 5) handlers.load_jobs_file(argv[5]);
     resque::WorkerOptions options;
+    if (argc > 4) {
+        const auto isolation = resque::parse_isolation(argv[4]);
+        if (!isolation) {
+            std::cerr << "marker_worker: ISOLATION must be thread or fork\n";
+            return 2;
+        }
+        options.isolation = *isolation;
+    }
     std::istringstream queues(argv[2]);
     for (std::string queue; std::getline(queues, queue, ',');) options.queues.push_back(queue);
     options.heartbeat_interval = std::chrono::milliseconds(200);

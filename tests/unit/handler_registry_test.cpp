@@ -36,7 +36,7 @@ std::string error_of(std::string_view text) {
 ProgramSpec only_program(std::string_view text) {
     auto programs = detail::parse_jobs_file(text, "jobs.yml");
     EXPECT_EQ(programs.size(), 1u);
-    return programs.begin()->second;
+    return programs.begin()->second.program;
 }
 
 // ---- the registry -----------------------------------------------------------------
@@ -69,7 +69,7 @@ TEST(HandlerRegistry, AddReplacesTheHandlerOfTheSameClass) {
 TEST(HandlerRegistry, ListsClassNamesOfHandlersAndPrograms) {
     HandlerRegistry registry;
     registry.add("Mailer", [](const JobContext&) {});
-    registry.add_program("Archive", ProgramSpec{{"true"}, {}, {}, std::nullopt});
+    registry.add_program("Archive", ProgramSpec{{"true"}, {}, {}, std::nullopt, {}});
 
     EXPECT_THAT(registry.class_names(), ElementsAre("Archive", "Mailer"));
     EXPECT_NE(registry.find("Archive"), nullptr);
@@ -111,8 +111,8 @@ TEST(JobsFile, ReadsEveryJobOfTheFile) {
 )",
                                                   "jobs.yml");
     ASSERT_EQ(programs.size(), 2u);
-    EXPECT_THAT(programs.at("Archive").command, ElementsAre("archive"));
-    EXPECT_THAT(programs.at("Resize").command, ElementsAre("resize", "--quality=80"));
+    EXPECT_THAT(programs.at("Archive").program.command, ElementsAre("archive"));
+    EXPECT_THAT(programs.at("Resize").program.command, ElementsAre("resize", "--quality=80"));
 }
 
 TEST(JobsFile, AcceptsTimeoutUnitsAndPlainSeconds) {
@@ -158,14 +158,72 @@ TEST(JobsFile, EmptyProgramNameIsAnError) {
               R"(jobs.yml:3: "command" must start with a program name)");
 }
 
-TEST(JobsFile, MissingCommandIsAnErrorAtTheJob) {
-    EXPECT_EQ(error_of("jobs:\n  Mailer: {command: [mail]}\n  Archive:\n    timeout: 5s\n"),
-              R"(jobs.yml:3: job "Archive" has no "command")");
+TEST(JobsFile, EntryWithoutCommandConfiguresACppHandler) {
+    const auto entries = detail::parse_jobs_file(
+        "jobs:\n  Resize:\n    isolation: fork\n    timeout: 5s\n"
+        "    limits: {memory: 512M, cpu: 1.5s, files: 64}\n",
+        "jobs.yml");
+    const auto& entry = entries.at("Resize");
+    EXPECT_TRUE(entry.program.command.empty());
+    EXPECT_EQ(entry.isolation, Isolation::kFork);
+    EXPECT_EQ(entry.program.timeout, std::chrono::milliseconds(5s));
+    EXPECT_EQ(entry.program.limits.memory_bytes, 512u << 20);
+    EXPECT_EQ(entry.program.limits.cpu, 2s);  // whole seconds, rounded up
+    EXPECT_EQ(entry.program.limits.open_files, 64u);
+}
+
+TEST(JobsFile, ProgramOnlySettingsWithoutCommandAreAnError) {
+    EXPECT_EQ(error_of("jobs:\n  Mailer: {command: [mail]}\n  Archive:\n    cwd: /tmp\n"),
+              R"(jobs.yml:3: job "Archive" has no "command" (cwd and env apply to programs only))");
+    EXPECT_EQ(error_of("jobs:\n  Archive: {isolation: exec}\n"),
+              R"(jobs.yml:2: job "Archive" has no "command" (isolation exec applies to programs only))");
+}
+
+TEST(JobsFile, ProgramWithThreadOrForkIsolationIsAnError) {
+    EXPECT_EQ(error_of("jobs:\n  Archive: {command: [a], isolation: fork}\n"),
+              R"(jobs.yml:2: job "Archive" has a "command": a program always runs with exec isolation (got fork))");
+    EXPECT_EQ(only_program("jobs:\n  A: {command: [a], isolation: exec}\n").command,
+              std::vector<std::string>{"a"});
+}
+
+TEST(JobsFile, InvalidIsolationAndLimitsAreErrors) {
+    EXPECT_EQ(error_of("jobs:\n  A: {command: [a], isolation: process}\n"),
+              R"(jobs.yml:2: "isolation" must be thread, fork or exec)");
+    EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {memory: 12X}\n"),
+              R"(jobs.yml:4: limits "memory" must be a size like 512M, 2G or 1048576K (got "12X"))");
+    EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {cpu: soon}\n"),
+              R"(jobs.yml:4: limits "cpu" must be a duration like 30s or 5m (got "soon"))");
+    EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {files: 1K}\n"),
+              R"(jobs.yml:4: limits "files" must be a positive whole number (got "1K"))");
+    EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: {disk: 1G}\n"),
+              R"(jobs.yml:4: unknown limit "disk" (expected memory, cpu or files))");
+    EXPECT_EQ(error_of("jobs:\n  A:\n    command: [a]\n    limits: 1G\n"),
+              R"(jobs.yml:4: "limits" must be a mapping: {memory: 512M, cpu: 30s, files: 256})");
+}
+
+TEST(JobsFile, ProgramLimitsAreRead) {
+    const auto spec = only_program("jobs:\n  A:\n    command: [a]\n    limits: {memory: 2G}\n");
+    EXPECT_EQ(spec.limits.memory_bytes, std::uint64_t{2} << 30);
+    EXPECT_FALSE(spec.limits.cpu.has_value());
+    EXPECT_FALSE(spec.limits.open_files.has_value());
+}
+
+TEST(ByteSize, ParsesUnitsAndDescribesThemBack) {
+    EXPECT_EQ(detail::parse_byte_size("4096"), 4096u);
+    EXPECT_EQ(detail::parse_byte_size("64K"), 64u << 10);
+    EXPECT_EQ(detail::parse_byte_size("1T"), std::uint64_t{1} << 40);
+    EXPECT_FALSE(detail::parse_byte_size("0").has_value());
+    EXPECT_FALSE(detail::parse_byte_size("1.5G").has_value());
+    EXPECT_FALSE(detail::parse_byte_size("-1").has_value());
+    EXPECT_FALSE(detail::parse_byte_size("99999999999T").has_value());
+    EXPECT_EQ(detail::describe_bytes(512u << 20), "512M");
+    EXPECT_EQ(detail::describe_bytes(1000), "1000");
+    EXPECT_EQ(detail::describe_bytes(3u << 10), "3K");
 }
 
 TEST(JobsFile, UnknownKeyIsAnError) {
     EXPECT_EQ(error_of("jobs:\n  Archive:\n    command: [a]\n    comand: [b]\n"),
-              R"(jobs.yml:4: unknown key "comand" (expected command, timeout, cwd or env))");
+              R"(jobs.yml:4: unknown key "comand" (expected command, timeout, cwd, env, limits or isolation))");
 }
 
 TEST(JobsFile, UnknownTopLevelKeyIsAnError) {
@@ -250,6 +308,58 @@ TEST_F(JobsFileOnDisk, RegistersAProgramForEachClass) {
     const auto registry = HandlerRegistry::from_jobs_file(path);
     EXPECT_THAT(registry.class_names(), ElementsAre("Archive", "Resize"));
     EXPECT_NE(registry.find("Resize"), nullptr);
+}
+
+TEST_F(JobsFileOnDisk, EntryWithoutCommandSetsTheSettingsOfARegisteredCppHandler) {
+    const auto path = write("jobs.yml",
+                            "jobs:\n  Resize: {isolation: fork, timeout: 2s}\n  Archive: "
+                            "{command: [archive], limits: {files: 32}}\n");
+    HandlerRegistry registry;
+    registry.add("Resize", [](const JobContext&) {});
+    registry.load_jobs_file(path);
+
+    ASSERT_NE(registry.settings("Resize"), nullptr);
+    EXPECT_EQ(registry.settings("Resize")->isolation, Isolation::kFork);
+    EXPECT_EQ(registry.settings("Resize")->timeout, std::chrono::milliseconds(2s));
+    ASSERT_NE(registry.settings("Archive"), nullptr);
+    EXPECT_EQ(registry.settings("Archive")->isolation, Isolation::kExec);
+    EXPECT_EQ(registry.settings("Archive")->limits.open_files, 32u);
+}
+
+TEST_F(JobsFileOnDisk, EntryWithoutCommandForAnUnregisteredClassIsAnErrorAndChangesNothing) {
+    const auto path =
+        write("jobs.yml", "jobs:\n  Mailer: {command: [mail]}\n  Archive:\n    timeout: 5s\n");
+    HandlerRegistry registry;
+    try {
+        registry.load_jobs_file(path);
+        FAIL() << "expected a ConfigError";
+    } catch (const ConfigError& error) {
+        EXPECT_EQ(std::string(error.what()),
+                  path.string() + R"(:3: job "Archive" has no "command" and no C++ handler )"
+                                  R"(of that name is registered)");
+    }
+    EXPECT_TRUE(registry.class_names().empty());
+}
+
+TEST(HandlerRegistrySettings, IsolationMustFitTheHandler) {
+    HandlerRegistry registry;
+    EXPECT_THROW(registry.add("A", [](const JobContext&) {}, {Isolation::kExec, {}, {}}),
+                 ConfigError);
+    registry.add("A", [](const JobContext&) {}, {Isolation::kFork, {}, {}});
+    EXPECT_EQ(registry.settings("A")->isolation, Isolation::kFork);
+    registry.add_program("P", ProgramSpec{{"true"}, {}, {}, {}, {}});
+    EXPECT_THROW(registry.configure("P", {Isolation::kThread, {}, {}}), ConfigError);
+    EXPECT_THROW(registry.configure("Missing", {}), ConfigError);
+    registry.configure("A", {Isolation::kThread, std::chrono::milliseconds(10), {}});
+    EXPECT_EQ(registry.settings("A")->timeout, std::chrono::milliseconds(10));
+    EXPECT_EQ(registry.settings("Missing"), nullptr);
+}
+
+TEST(IsolationNames, RoundTrip) {
+    for (const auto mode : {Isolation::kThread, Isolation::kFork, Isolation::kExec}) {
+        EXPECT_EQ(parse_isolation(to_string(mode)), mode);
+    }
+    EXPECT_FALSE(parse_isolation("Fork").has_value());
 }
 
 TEST_F(JobsFileOnDisk, ErrorsNameTheFileAsGiven) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "resque/delayed.hpp"
+
 namespace resque::web {
 namespace {
 
@@ -55,6 +57,15 @@ std::string metrics_text(Client& client) {
         out += fmt::format("resque_queue_latency_seconds{{queue=\"{}\"}} {:.3f}\n",
                            label(queue.name), *queue.oldest_age_seconds);
     }
+    // FC-16: delayed jobs due but not moved mean no scheduler is running; alert on it.
+    // (A DelayedQueue of its own: one more connection per scrape.)
+    DelayedQueue delayed(client.options());
+    family(out, "resque_delayed_jobs", "gauge", "Delayed jobs waiting for their time.");
+    out += fmt::format("resque_delayed_jobs {}\n", delayed.count());
+    family(out, "resque_delayed_overdue_seconds", "gauge",
+           "How long the oldest due delayed job has waited to be moved (0: none due).");
+    out += fmt::format("resque_delayed_overdue_seconds {}\n",
+                       delayed.overdue().value_or(std::chrono::seconds(0)).count());
     return out;
 }
 

@@ -375,6 +375,21 @@ TEST_F(WebApi, MetricsExposeQueueSizesCountersWorkersAndLatency) {
     EXPECT_NE(body.find("resque_workers 0\n"), std::string::npos);
 }
 
+// FC-16: a delayed job past its time with no scheduler to move it shows in /metrics.
+TEST_F(WebApi, MetricsReportOverdueDelayedJobsWhenNoSchedulerMovesThem) {
+    auto body = [&] { return web().client().Get("/metrics")->body; };
+    EXPECT_NE(body().find("resque_delayed_overdue_seconds 0\n"), std::string::npos);
+    // Due times are judged by the host clock (the scheduler's; injectable in the library).
+    const std::string due = std::to_string(static_cast<long long>(std::time(nullptr)) - 120);
+    run({"ZADD", "resque:delayed_queue_schedule", due, due});
+    run({"RPUSH", "resque:delayed:" + due, R"({"class":"Late","args":[],"queue":"q"})"});
+    const std::string text = body();
+    EXPECT_NE(text.find("resque_delayed_jobs 1\n"), std::string::npos) << text;
+    auto at = text.find("\nresque_delayed_overdue_seconds ");  // the sample, not # HELP
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_GE(std::stoll(text.substr(at + 32)), 119) << text;
+}
+
 TEST_F(WebApi, StatsPageReportsRedisAndTheNamespacesKeys) {
     run({"SADD", "resque:queues", "q"});
     run({"RPUSH", "resque:queue:q", "x", "y"});

@@ -70,9 +70,9 @@ ssize_t write_without_sigpipe(const Fd& fd, std::string_view bytes);
 /// copyable or movable: argv and envp point into its own strings.
 ///
 /// The environment is the worker's, then `spec.env`, then RESQUE_CLASS, RESQUE_QUEUE,
-/// RESQUE_WORKER and (when known) RESQUE_ENQUEUED_AT. A program name without '/' is looked up on that environment's
-/// PATH here, never by a shell. Throws JobFailure `cannot run <argv0>: <reason>` when
-/// no executable is found.
+/// RESQUE_WORKER and (when known) RESQUE_ENQUEUED_AT. A program name without '/' is
+/// looked up on that environment's PATH here, never by a shell. Throws JobFailure
+/// `cannot run <argv0>: <reason>` when no executable is found.
 struct ExecPlan {
     ExecPlan(const ProgramSpec& spec, const JobContext& context);
     ExecPlan(const ExecPlan&) = delete;

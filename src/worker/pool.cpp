@@ -74,7 +74,9 @@ struct WorkerPool::State {
 
 void WorkerPool::State::run_single() {
     std::jthread signals;
-    if (handle_signals) signals = start_signal_thread([this](int sig) { apply_signal(control, sig); });
+    if (handle_signals) {
+        signals = start_signal_thread([this](int sig) { apply_signal(control, sig); });
+    }
     worker::Worker worker(redis, options, handlers, hooks, control, title);
     worker.run();
 }

@@ -80,6 +80,16 @@ void add_web_command(CLI::App& app, GlobalOptions& globals) {
         ->capture_default_str();
     command->add_option("--secret-file", options->secret_file,
                         "file holding the password/token (default: $RESQUE_WEB_SECRET)");
+    command
+        ->add_option("--schedule", options->server.schedules.file,
+                     "the scheduler's YAML schedule file, to list its static schedules too")
+        ->check(CLI::ExistingFile);
+    command
+        ->add_option("--zone", options->server.schedules.zone,
+                     "time zone for cron entries without one (as given to the scheduler)")
+        ->capture_default_str();
+    command->add_option("--lock-prefix", options->server.schedules.lock_prefix,
+                        "the schedulers' --lock-prefix, to show which one leads");
     command->footer(
         "Binds 127.0.0.1 unless --bind says otherwise. With --auth basic any user name is\n"
         "accepted and the secret is the password; with --auth bearer clients send\n"

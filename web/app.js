@@ -59,6 +59,9 @@ async function act(action, payload, confirmText, done) {
 function describeResult(action, result) {
   if ('retried' in result) return 'Retried ' + result.retried + ' failures.';
   if ('removed' in result) return 'Removed ' + result.removed + '.';
+  if ('enqueued' in result) {
+    return 'Enqueued ' + result.enqueued + (result.enqueued === 1 ? ' job.' : ' jobs.');
+  }
   return 'Done: ' + action.replace('/', ' ').replace('_', ' ') + '.';
 }
 

@@ -49,6 +49,15 @@ function pager(offset, size, total, onMove) {
     button('last »', last, offset < last));
 }
 
+// FC-16: due delayed jobs nobody moves mean no scheduler runs; say so on the page.
+function overdueWarning(state) {
+  if (!state || !state.overdue_warning) return null;
+  return h('p', {class: 'notice warn', id: 'overdue-warning'},
+    'Delayed jobs are overdue: the oldest due job has waited ' + ago(state.overdue_seconds) +
+    '. No scheduler is moving them; start one (resque scheduler, or resque-scheduler). ',
+    link('Scheduler page', 'scheduler'));
+}
+
 const PAGES = {};
 
 PAGES.overview = {
@@ -62,7 +71,7 @@ PAGES.overview = {
       url: () => 'overview',
       render(data) {
         replaceChildren(cards, data.paused ? h('p', {class: 'notice warn'}, 'All workers are paused (pause-all-workers is set).') : null,
-                        statCards(data.stats));
+                        overdueWarning(data.delayed), statCards(data.stats));
         replaceChildren(graph, throughputGraph(data.history));
         replaceChildren(queues, table(['queue', 'jobs#', 'oldest job#'], queueRows(data.queues), {id: 'overview-queues'}));
         const rows = data.working.map((w) => h('tr', null,
@@ -261,6 +270,128 @@ PAGES.stats = {
                                             h('td', {class: 'num'}, number(k.size))));
         replaceChildren(keys, table(['key', 'type', 'size#'], rows, {id: 'keys'}),
           data.keys_truncated ? h('p', {class: 'muted'}, 'Showing the first ' + data.keys.length + ' keys.') : null);
+      },
+    };
+  },
+};
+
+// One delayed job: queue, class and (cut) args, a link to the whole job, its actions.
+function delayedJob(at, job) {
+  const target = {at, digest: job.digest};
+  return h('div', {class: 'delayed-job'},
+    h('span', {class: 'muted'}, job.queue || '(no queue)'), ' ',
+    h('code', null, job.valid ? job.class : '(not a valid job)'), ' ',
+    h('span', {class: 'args'}, job.valid ? shorten(job.args, 200) : shorten(job.raw, 200)),
+    job.truncated ? [' ', link('(whole job)', 'delayed_job', at, job.digest)] : null, ' ',
+    h('span', {class: 'row-actions'},
+      job.valid ? h('button', {type: 'button', class: 'small enqueue-now',
+        onclick: () => act('delayed/enqueue_now', target)}, 'Enqueue now') : null,
+      h('button', {type: 'button', class: 'small danger remove-delayed',
+        onclick: () => act('delayed/remove', target, 'Remove this delayed job?')}, 'Remove')));
+}
+
+function delayedTimeRow(time) {
+  const more = time.size - time.jobs.length;
+  return h('tr', {class: time.due ? 'due' : '', 'data-at': time.at},
+    h('td', null, time.time, time.due ? h('span', {class: 'badge'}, 'due') : null),
+    h('td', {class: 'num'}, number(time.size)),
+    h('td', null, time.jobs.map((job) => delayedJob(time.at, job)),
+      more > 0 ? link('… ' + number(more) + ' more at this time', 'delayed', time.at) : null),
+    h('td', null, h('button', {type: 'button', class: 'small enqueue-time',
+      onclick: () => act('delayed/enqueue_now', {at: time.at},
+                         'Enqueue all ' + time.size + ' jobs due at ' + time.time + ' now?')},
+      'Enqueue all now')));
+}
+
+function scheduleRow(s) {
+  return h('tr', {'data-schedule': s.name},
+    h('td', null, h('strong', null, s.name), h('br'),
+      h('span', {class: 'muted'}, s.persisted ? 'persisted' : 'schedule file')),
+    h('td', null, s.timing), h('td', null, h('code', null, s.class)), h('td', null, s.queue),
+    h('td', {class: 'args'}, shorten(s.args, 200)), h('td', null, s.description),
+    h('td', null, s.last_enqueued_at || 'never'),
+    h('td', null, s.next.length ? s.next.map((t) => h('div', null, t)) : '–'),
+    h('td', null, h('button', {type: 'button', class: 'small run-now',
+      onclick: () => act('schedule/run_now', {name: s.name},
+                         'Enqueue ' + s.class + ' on ' + s.queue + ' now?')}, 'Run now')));
+}
+
+PAGES.scheduler = {
+  mount(root, route) {
+    const offset = Math.max(0, parseInt(route.params.offset || '0', 10) || 0);
+    const state = h('div');
+    root.appendChild(state);
+    const scheduleCount = h('span', {class: 'muted'});
+    const schedules = section(root, 'Schedules ', scheduleCount);
+    const delayedCount = h('span', {class: 'muted'});
+    const delayed = section(root, 'Delayed jobs ', delayedCount);
+    return {
+      url: () => 'scheduler?' + query({offset, count: PAGE_SIZE}),
+      render(data) {
+        replaceChildren(state, overdueWarning(data),
+          h('p', {class: 'muted', id: 'scheduler-state'},
+            data.leader ? ['Leader: ', h('code', null, data.leader)]
+                        : 'No scheduler holds the leader lock.',
+            ' · server time ' + data.now));
+        scheduleCount.textContent = number(data.schedule_total);
+        const rows = data.schedules.map(scheduleRow);
+        replaceChildren(schedules,
+          data.schedule_errors.map((e) => h('p', {class: 'notice error schedule-error'}, e)),
+          rows.length ? table(['name', 'timing', 'class', 'queue', 'args', 'description',
+                               'last enqueued', 'next runs', ''], rows, {id: 'schedules'})
+                      : h('p', {class: 'muted'}, 'No schedules.'),
+          data.schedule_total > rows.length
+            ? h('p', {class: 'muted'}, 'Showing the first ' + rows.length + '.') : null);
+        const d = data.delayed;
+        delayedCount.textContent = number(d.total) + ' jobs at ' + number(d.timestamps) + ' times';
+        replaceChildren(delayed,
+          table(['due at', 'jobs#', 'jobs', ''], d.times.length ? d.times.map(delayedTimeRow)
+            : [h('tr', null, h('td', {colspan: 4, class: 'muted'}, 'No delayed jobs.'))],
+          {id: 'delayed'}),
+          pager(offset, PAGE_SIZE, d.timestamps, (to) => go('scheduler', [], {offset: to})));
+      },
+    };
+  },
+};
+
+PAGES.delayed = {
+  nav: 'scheduler',
+  mount(root, route) {
+    const at = parseInt(route.parts[0] || '0', 10) || 0;
+    const offset = Math.max(0, parseInt(route.params.offset || '0', 10) || 0);
+    const heading = h('span', {class: 'muted'});
+    const body = section(root, 'Delayed jobs due ', heading);
+    return {
+      url: () => 'delayed?' + query({at, offset, count: PAGE_SIZE}),
+      render(data) {
+        heading.textContent = data.time + ' · ' + number(data.size) + ' jobs';
+        const rows = data.jobs.map((job) => h('tr', null, h('td', null, delayedJob(at, job))));
+        replaceChildren(body,
+          table(['job'], rows.length ? rows
+            : [h('tr', null, h('td', {class: 'muted'}, 'None left.'))], {id: 'delayed-jobs'}),
+          pager(offset, PAGE_SIZE, data.size, (to) => go('delayed', [at], {offset: to})));
+      },
+    };
+  },
+};
+
+PAGES.delayed_job = {
+  nav: 'scheduler',
+  mount(root, route) {
+    const at = parseInt(route.parts[0] || '0', 10) || 0;
+    const digest = route.parts[1] || '';
+    const body = section(root, 'Delayed job');
+    return {
+      url: () => 'delayed_job?' + query({at, digest}),
+      render(job) {
+        const field = (label, value) => h('tr', null, h('th', null, label), h('td', null, value));
+        replaceChildren(body, h('table', {class: 'detail', id: 'delayed-job'}, h('tbody', null,
+          field('due at', job.time), field('queue', job.queue),
+          field('class', h('code', null, job.class)), field('size', number(job.bytes) + ' bytes'),
+          field('args', h('pre', null, job.valid ? job.args : job.raw)))));
+      },
+      fail(error) {
+        replaceChildren(body, h('p', {class: 'muted'}, error.message));
       },
     };
   },

@@ -30,6 +30,14 @@ struct DelayedJob {
     std::string raw;    ///< the stored `{"class","args","queue"}` text
 };
 
+/// The jobs due at one time, as a listing shows them: how many there are and the first
+/// few, never the whole list.
+struct DelayedTime {
+    SysSeconds at;
+    long long size = 0;            ///< jobs due at `at`
+    std::vector<DelayedJob> jobs;  ///< the first of them, in insertion order
+};
+
 /// The outcome of enqueue_at: delayed, or pushed at once because the time had passed
 /// (resque-scheduler does the same).
 enum class DelayOutcome { kDelayed, kEnqueuedNow };
@@ -86,6 +94,33 @@ class DelayedQueue {
     /// How long the oldest due-but-not-moved job has waited (zero or more), or nullopt
     /// when nothing is due: what a health check alerts on when no scheduler runs (FC-16).
     [[nodiscard]] std::optional<std::chrono::seconds> overdue();
+
+    // ---- inspecting and acting on single entries (the dashboard) ---------------------
+
+    /// Due times in order from the `offset`-th, at most `count`, each with its number of
+    /// jobs and its first `jobs_per_time` entries. One ZRANGE and one pipelined
+    /// LLEN + LRANGE per time: a long list is never read whole.
+    [[nodiscard]] std::vector<DelayedTime> times(long long offset, long long count,
+                                                 std::size_t jobs_per_time);
+    /// The jobs due at `at` from the `offset`-th, at most `count`, and how many there are.
+    [[nodiscard]] DelayedTime jobs_at(SysSeconds at, long long offset, long long count);
+    /// The job due at `at` whose stored entry's SHA-1 (40 lower-case hex digits, as Redis'
+    /// `redis.sha1hex` writes it) is `digest`, if any: a short name for an entry of any
+    /// size. The digests are computed inside Redis, so no other entry is read out.
+    [[nodiscard]] std::optional<DelayedJob> find_at(SysSeconds at, std::string_view digest);
+    /// Removes one copy of exactly `raw` from the jobs due at `at` (and `at` itself once
+    /// nothing is left there). Returns false, changing nothing, when there is none.
+    bool remove_at(SysSeconds at, std::string_view raw);
+    /// Pushes one copy of exactly `raw`, due at `at`, onto its queue now, in one script
+    /// with its removal, so it is neither lost nor doubled. The queue payload is
+    /// `{"class","args"}` as the scheduler pushes it (no enqueue hooks run, as with the
+    /// scheduler). Returns false when no such entry is due at `at`; throws PayloadError,
+    /// changing nothing, when `raw` is not a job with a class and a queue.
+    bool enqueue_now_at(SysSeconds at, std::string_view raw);
+    /// Pushes every job due at `at` onto its queue now, as the scheduler does when `at`
+    /// comes (entries that are not jobs are set aside in `<ns>:cpp:delayed_invalid`).
+    /// Returns how many jobs were pushed.
+    std::size_t enqueue_all_now_at(SysSeconds at);
 
     /// The delayed entry `{"class","args","queue"}` for `job` on `queue`, in Ruby's
     /// exact encoding (the member of `timestamps:<payload>` keys).

@@ -135,6 +135,13 @@ class ScheduleStore {
     /// `HGET <ns>:delayed:last_enqueued_at name`: when it was last enqueued, as Ruby's
     /// scheduler and ours record it (`2026-12-03 12:39:01 +0000`).
     [[nodiscard]] std::optional<std::string> last_enqueued_at(std::string_view name);
+    /// When our scheduler last ran (or skipped) `name`, from `<ns>:cpp:schedule_runs`:
+    /// what an `every` schedule counts its next run from. nullopt when never.
+    [[nodiscard]] std::optional<SysSeconds> last_run(std::string_view name);
+    /// Who holds the scheduler leader lock now (its value, `host:pid`, as Ruby's
+    /// resque-scheduler or ours wrote it), with the lock prefix the schedulers were
+    /// given; nullopt when no scheduler leads.
+    [[nodiscard]] std::optional<std::string> leader(std::string_view lock_prefix = {});
 
  private:
     struct State;

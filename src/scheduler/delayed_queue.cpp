@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <mutex>
 #include <set>
 
 #include "json/ruby_json.hpp"
@@ -11,30 +10,13 @@
 #include "redis/keys.hpp"
 #include "resque/delayed.hpp"
 #include "resque/errors.hpp"
+#include "scheduler/delayed_queue_state.hpp"
 #include "scheduler/delayed_store.hpp"
 
 namespace resque {
 
 using redis::Command;
 using std::chrono::system_clock;
-
-struct DelayedQueue::State {
-    State(RedisOptions options, Clock clock_function)
-        : keys(options.key_namespace),
-          clock(clock_function ? std::move(clock_function) : [] { return system_clock::now(); }),
-          connection(std::move(options)) {}
-
-    template <typename Use>
-    decltype(auto) with_connection(Use&& use) {
-        std::lock_guard lock(mutex);
-        return std::forward<Use>(use)(connection);
-    }
-
-    redis::Keys keys;
-    Clock clock;
-    std::mutex mutex;  // guards connection: hiredis contexts are single-threaded
-    redis::Connection connection;
-};
 
 namespace {
 
@@ -68,8 +50,8 @@ void for_each_entry(redis::Connection& redis, const redis::Keys& keys, Visit&& v
     }
 }
 
-std::size_t remove_at(redis::Connection& redis, const redis::Keys& keys, long long epoch,
-                      const std::string& entry) {
+std::size_t remove_every_copy(redis::Connection& redis, const redis::Keys& keys, long long epoch,
+                              const std::string& entry) {
     const std::vector<std::string> key_list{keys.delayed(epoch), keys.delayed_timestamps(entry),
                                             keys.delayed_schedule()};
     const std::vector<std::string> args{std::to_string(epoch), entry};
@@ -141,7 +123,8 @@ std::size_t DelayedQueue::remove(std::string_view queue, const Job& job) {
         for (const std::string& member : members) {
             // Members read `delayed:<epoch>`, without the namespace.
             try {
-                removed += remove_at(redis, state_->keys, std::stoll(member.substr(8)), entry);
+                removed +=
+                    remove_every_copy(redis, state_->keys, std::stoll(member.substr(8)), entry);
             } catch (const std::logic_error&) {
                 continue;  // not a timestamp member; nothing of ours to remove
             }
@@ -161,7 +144,7 @@ std::size_t DelayedQueue::remove_class(std::string_view class_name) {
         });
         std::size_t removed = 0;
         for (const auto& [epoch, entry] : matches) {
-            removed += remove_at(redis, state_->keys, epoch, entry);
+            removed += remove_every_copy(redis, state_->keys, epoch, entry);
         }
         return removed;
     });

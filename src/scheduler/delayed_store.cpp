@@ -10,14 +10,6 @@
 #include "resque/errors.hpp"
 
 namespace resque::scheduler {
-namespace {
-
-// An entry ready to move: its queue ("" when unusable) and the `{"class","args"}`
-// payload resque-scheduler rebuilds when it enqueues (the `queue` key dropped).
-struct Move {
-    std::string queue;
-    std::string payload;
-};
 
 Move plan_move(const std::string& entry) {
     try {
@@ -41,6 +33,8 @@ Move plan_move(const std::string& entry) {
         return {};
     }
 }
+
+namespace {
 
 // Limitation: no enqueue hooks run for moved jobs (resque-scheduler runs the class's
 // before_delayed_enqueue and enqueue hooks); the scheduler process has no job classes.
@@ -110,6 +104,19 @@ MoveResult move_due(redis::Connection& redis, const redis::Keys& keys, long long
             total.moved += moved->moved;
             total.invalid += moved->invalid;
         }
+    }
+}
+
+MoveResult move_time(redis::Connection& redis, const redis::Keys& keys, long long epoch,
+                     std::size_t batch) {
+    MoveResult total;
+    for (;;) {
+        // An empty batch still runs the script: it drops the emptied timestamp.
+        const auto moved = move_batch(redis, keys, epoch, batch);
+        if (!moved) continue;  // the list changed meanwhile: read it again
+        if (moved->moved + moved->invalid == 0) return total;
+        total.moved += moved->moved;
+        total.invalid += moved->invalid;
     }
 }
 

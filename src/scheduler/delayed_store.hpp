@@ -30,6 +30,19 @@ struct MoveResult {
 MoveResult move_due(redis::Connection& redis, const redis::Keys& keys, long long now_epoch,
                     std::size_t batch);
 
+/// Moves every entry due at `epoch` to its queue, whatever the time, `batch` per script
+/// call, until the list is gone (the dashboard's "enqueue now" for one time).
+MoveResult move_time(redis::Connection& redis, const redis::Keys& keys, long long epoch,
+                     std::size_t batch);
+
+/// An entry ready to move: its queue ("" when unusable) and the `{"class","args"}`
+/// payload resque-scheduler rebuilds when it enqueues (the `queue` key dropped).
+struct Move {
+    std::string queue;
+    std::string payload;
+};
+Move plan_move(const std::string& entry);
+
 /// The earliest due time in the zset, if any.
 std::optional<long long> earliest_time(redis::Connection& redis, const redis::Keys& keys);
 

@@ -72,4 +72,21 @@ std::optional<std::string> ScheduleStore::last_enqueued_at(std::string_view name
         .as_optional_string();
 }
 
+std::optional<SysSeconds> ScheduleStore::last_run(std::string_view name) {
+    const auto text =
+        state_->connection.command({"HGET", state_->keys.schedule_runs(), std::string(name)})
+            .as_optional_string();
+    if (!text) return std::nullopt;
+    try {
+        return SysSeconds{std::chrono::seconds{std::stoll(*text)}};
+    } catch (const std::logic_error&) {
+        return std::nullopt;  // not a time of ours: count from now, as without a record
+    }
+}
+
+std::optional<std::string> ScheduleStore::leader(std::string_view lock_prefix) {
+    return state_->connection.command({"GET", state_->keys.scheduler_lock(lock_prefix)})
+        .as_optional_string();
+}
+
 }  // namespace resque

@@ -6,11 +6,14 @@
 // with textContent, and json_body() escapes '<', '>' and '&' so no body ever holds
 // markup (FC-14).
 
+#include <chrono>
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "resque/client.hpp"
+#include "web/scheduler_view.hpp"
 
 namespace resque::web {
 
@@ -32,8 +35,9 @@ struct FailureQuery {
 };
 inline constexpr long long kMaxFailureScan = 10000;
 
-/// Counters, queues with sizes and latency, the workers now working, the last hour.
-json overview_json(Client& client);
+/// Counters, queues with sizes and latency, the workers now working, the last hour, and
+/// how overdue the oldest due delayed job is (FC-16).
+json overview_json(Client& client, SchedulerView& scheduler);
 json queues_json(Client& client);
 /// One queue's jobs from `page.offset`, with its size.
 json queue_json(Client& client, const std::string& queue, PageRequest page);
@@ -46,16 +50,45 @@ json stats_json(Client& client);
 /// Per-minute processed/failed for the last `minutes`.
 json history_json(Client& client, int minutes);
 
+/// The scheduler page's bounds: jobs shown per due time, and the longest class or args
+/// text a list row carries (FC-07: a list response stays far under 1 MiB whatever the
+/// jobs hold; the whole job is one click away).
+inline constexpr std::size_t kJobsPerTime = 5;
+inline constexpr std::size_t kMaxListedText = 2000;
+/// At most this many schedules are listed (with their run records) per request.
+inline constexpr std::size_t kMaxSchedules = 500;
+/// Delayed jobs due longer ago than this mean no scheduler is moving them: the
+/// dashboard warns. A working scheduler moves them within its poll interval (Ruby's:
+/// 5 s, ours: at most 1 s), so twice Ruby's interval leaves no false alarm.
+inline constexpr std::chrono::seconds kOverdueWarning{10};
+
+/// The scheduler page: scheduler state (leader, overdue), a page of due times from
+/// `page.offset` (each with its first kJobsPerTime jobs), the totals, and the
+/// schedules (static and persisted) with their next runs.
+json scheduler_json(SchedulerView& scheduler, PageRequest page);
+/// The jobs due at one time (epoch seconds `at`), a page of them, cut as in lists.
+json delayed_time_json(SchedulerView& scheduler, long long at, PageRequest page);
+/// One delayed job, whole, named by its due time and digest; nullopt when it is gone.
+std::optional<json> delayed_job_json(SchedulerView& scheduler, long long at,
+                                     const std::string& digest);
+/// `overdue_seconds` (null: nothing due) and `overdue_warning` (> kOverdueWarning).
+json overdue_json(SchedulerView& scheduler);
+
 /// The result of an action: HTTP status and a JSON body (`{"ok":..}` or `{"error":..}`).
 struct ActionResult {
     int status = 200;
     json body;
 };
 
-/// The POST actions, by name (`queue/clear`, `failed/retry`, ...), with the request's
-/// JSON body. Unknown names give 404; missing fields 400; a failure entry that is no
-/// longer what the operator saw gives 409 and changes nothing (FC-12).
-ActionResult run_action(Client& client, const std::string& name, const json& body);
+/// The POST actions, by name (`queue/clear`, `failed/retry`, `delayed/remove`, ...),
+/// with the request's JSON body. Unknown names give 404; missing fields 400; an entry
+/// that is no longer what the operator saw gives 409 and changes nothing (FC-12).
+ActionResult run_action(Client& client, SchedulerView& scheduler, const std::string& name,
+                        const json& body);
+/// The scheduler's actions (`schedule/run_now`, `delayed/enqueue_now`,
+/// `delayed/remove`), as run_action; throws MissingField (action_fields.hpp).
+ActionResult run_scheduler_action(Client& client, SchedulerView& scheduler, const std::string& name,
+                                  const json& body);
 
 /// JSON text safe to serve anywhere: '<', '>' and '&' become \u escapes.
 std::string json_body(const json& value);

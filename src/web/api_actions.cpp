@@ -1,6 +1,7 @@
 // The dashboard's POST actions. Each names its target by content as well as position
 // where a position can shift (FC-12): a failure by index plus the exact entry the
-// operator saw, a queued job by its exact payload.
+// operator saw, a queued job by its exact payload. The scheduler's actions are in
+// api_scheduler_actions.cpp.
 
 #include <fmt/format.h>
 
@@ -8,38 +9,16 @@
 #include <map>
 
 #include "log.hpp"
+#include "web/action_fields.hpp"
 #include "web/api.hpp"
 
 namespace resque::web {
 namespace {
 
-struct MissingField {
-    std::string name;
-};
-
-std::string text_field(const json& body, const char* name) {
-    const auto it = body.find(name);
-    if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
-        throw MissingField{name};
-    }
-    return it->get<std::string>();
-}
-
-long long index_field(const json& body) {
-    const auto it = body.find("index");
-    if (it == body.end() || !it->is_number_integer() || it->get<long long>() < 0) {
-        throw MissingField{"index"};
-    }
-    return it->get<long long>();
-}
+long long index_field(const json& body) { return count_field(body, "index"); }
 
 std::string list_field(const json& body) {
     return body.contains("list") ? text_field(body, "list") : "failed";
-}
-
-ActionResult ok(json details = json::object()) {
-    details["ok"] = true;
-    return {200, details};
 }
 
 ActionResult changed(long long index) {
@@ -108,13 +87,17 @@ const std::map<std::string, Action, std::less<>>& actions() {
 
 }  // namespace
 
-ActionResult run_action(Client& client, const std::string& name, const json& body) {
+ActionResult run_action(Client& client, SchedulerView& scheduler, const std::string& name,
+                        const json& body) {
     const auto& table = actions();
     const auto action = table.find(name);
-    if (action == table.end()) return {404, {{"error", "no such action: " + name}}};
+    const bool scheduling = name.starts_with("delayed/") || name.starts_with("schedule/");
+    if (action == table.end() && !scheduling) return {404, {{"error", "no such action: " + name}}};
     if (!body.is_object()) return {400, {{"error", "the request body must be a JSON object"}}};
     try {
-        ActionResult result = action->second(client, body);
+        ActionResult result = action != table.end()
+                                  ? action->second(client, body)
+                                  : run_scheduler_action(client, scheduler, name, body);
         // Names only: queue names and job contents may be attacker-controlled and long.
         log::get("web")->info("action {} status={}", name, result.status);
         return result;

@@ -99,7 +99,7 @@ long long clamp_count(long long count) { return std::clamp(count, 1LL, kMaxPage)
 
 }  // namespace
 
-json overview_json(Client& client) {
+json overview_json(Client& client, SchedulerView& scheduler) {
     json working = json::array();
     for (const auto& worker : client.workers()) {
         if (worker.working()) working.push_back(worker_row(worker));
@@ -108,7 +108,8 @@ json overview_json(Client& client) {
             {"queues", queue_rows(client)},
             {"working", working},
             {"paused", client.paused()},
-            {"history", history_json(client, 60)}};
+            {"history", history_json(client, 60)},
+            {"delayed", overdue_json(scheduler)}};
 }
 
 json queues_json(Client& client) {

@@ -30,7 +30,7 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
 
 }  // namespace
 
-std::string metrics_text(Client& client) {
+std::string metrics_text(Client& client, DelayedQueue& delayed) {
     const Stats stats = client.stats();
     const auto queues = client.queue_summaries();
     std::string out;
@@ -58,8 +58,6 @@ std::string metrics_text(Client& client) {
                            label(queue.name), *queue.oldest_age_seconds);
     }
     // FC-16: delayed jobs due but not moved mean no scheduler is running; alert on it.
-    // (A DelayedQueue of its own: one more connection per scrape.)
-    DelayedQueue delayed(client.options());
     family(out, "resque_delayed_jobs", "gauge", "Delayed jobs waiting for their time.");
     out += fmt::format("resque_delayed_jobs {}\n", delayed.count());
     family(out, "resque_delayed_overdue_seconds", "gauge",

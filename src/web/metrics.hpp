@@ -6,11 +6,14 @@
 #include <string>
 
 #include "resque/client.hpp"
+#include "resque/delayed.hpp"
 
 namespace resque::web {
 
-/// Queue sizes and oldest-job ages, processed/failed counters, workers, failures.
-std::string metrics_text(Client& client);
+/// Queue sizes and oldest-job ages, processed/failed counters, workers, failures, and
+/// the delayed jobs with how overdue the oldest due one is (read through `delayed`,
+/// the server's shared DelayedQueue).
+std::string metrics_text(Client& client, DelayedQueue& delayed);
 /// `name=value` lines of the counters (served as text/plain, never as HTML).
 std::string stats_text(Client& client);
 

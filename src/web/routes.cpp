@@ -2,9 +2,10 @@
 //   GET  P/                 the page shell (index.html with the CSRF token)
 //   GET  P/assets/<file>    embedded css/js
 //   GET  P/api/<page>       JSON for overview, queues, queue, workers, failed, failure,
-//                           stats, history
+//                           stats, history, scheduler, delayed, delayed_job
 //   POST P/api/<action>     queue/remove_job|clear|delete, failed/retry|remove|
-//                           retry_all|clear|clear_retried, pause (CSRF token required)
+//                           retry_all|clear|clear_retried, pause, schedule/run_now,
+//                           delayed/enqueue_now|remove (CSRF token required)
 //   GET  P/metrics          Prometheus text;  GET P/stats.txt  counters as text/plain
 
 #include "web/routes.hpp"
@@ -57,6 +58,13 @@ PageRequest page_params(const Request& request) {
     return {number_param(request, "offset", 0), number_param(request, "count", 20)};
 }
 
+long long required_number(const Request& request, const char* name) {
+    if (!request.has_param(name)) {
+        throw BadParameter{fmt::format("parameter \"{}\" is required", name)};
+    }
+    return number_param(request, name, 0);
+}
+
 std::string required_param(const Request& request, const char* name) {
     std::string value = text_param(request, name);
     if (value.empty()) throw BadParameter{fmt::format("parameter \"{}\" is required", name)};
@@ -86,8 +94,14 @@ void guarded(Response& response, Body&& body) {
     }
 }
 
-json read_page(Client& client, const std::string& page, const Request& request) {
-    if (page == "overview") return overview_json(client);
+json read_page(RouteContext& context, const std::string& page, const Request& request) {
+    Client& client = context.client;
+    if (page == "overview") return overview_json(client, context.scheduler);
+    if (page == "scheduler") return scheduler_json(context.scheduler, page_params(request));
+    if (page == "delayed") {
+        return delayed_time_json(context.scheduler, required_number(request, "at"),
+                                 page_params(request));
+    }
     if (page == "queues") return queues_json(client);
     if (page == "queue") {
         return queue_json(client, required_param(request, "name"), page_params(request));
@@ -116,6 +130,16 @@ void get_failure(Client& client, const Request& request, Response& response) {
     send_json(response, 200, *entry);
 }
 
+void get_delayed_job(SchedulerView& scheduler, const Request& request, Response& response) {
+    const long long at = required_number(request, "at");
+    const auto job = delayed_job_json(scheduler, at, required_param(request, "digest"));
+    if (!job) {
+        send_json(response, 404, {{"error", "that delayed job is no longer there"}});
+        return;
+    }
+    send_json(response, 200, *job);
+}
+
 void post_action(RouteContext& context, const std::string& name, const Request& request,
                  Response& response) {
     if (!context.csrf.accepts(request.get_header_value("X-CSRF-Token"))) {
@@ -127,7 +151,7 @@ void post_action(RouteContext& context, const std::string& name, const Request& 
         send_json(response, 400, {{"error", "the request body is not valid JSON"}});
         return;
     }
-    const ActionResult result = run_action(context.client, name, body);
+    const ActionResult result = run_action(context.client, context.scheduler, name, body);
     send_json(response, result.status, result.body);
 }
 
@@ -176,15 +200,17 @@ void add_routes(httplib::Server& server, RouteContext& context) {
     server.Get(p + "/api/failure", [ctx](const Request& request, Response& response) {
         guarded(response, [&] { get_failure(ctx->client, request, response); });
     });
-    server.Get(p + "/api/(overview|queues|queue|workers|failed|stats|history)",
+    server.Get(p + "/api/delayed_job", [ctx](const Request& request, Response& response) {
+        guarded(response, [&] { get_delayed_job(ctx->scheduler, request, response); });
+    });
+    server.Get(p + "/api/(overview|queues|queue|workers|failed|stats|history|scheduler|delayed)",
                [ctx](const Request& request, Response& response) {
                    guarded(response, [&] {
-                       send_json(response, 200,
-                                 read_page(ctx->client, request.matches[1], request));
+                       send_json(response, 200, read_page(*ctx, request.matches[1], request));
                    });
                });
 
-    const std::string actions = p + "/api/((?:queue|failed)/[a-z_]+|pause)";
+    const std::string actions = p + "/api/((?:queue|failed|delayed|schedule)/[a-z_]+|pause)";
     server.Post(actions, [ctx](const Request& request, Response& response) {
         guarded(response, [&] { post_action(*ctx, request.matches[1], request, response); });
     });
@@ -195,7 +221,8 @@ void add_routes(httplib::Server& server, RouteContext& context) {
 
     server.Get(p + "/metrics", [ctx](const Request&, Response& response) {
         guarded(response, [&] {
-            response.set_content(metrics_text(ctx->client), "text/plain; version=0.0.4");
+            response.set_content(metrics_text(ctx->client, ctx->scheduler.delayed()),
+                                 "text/plain; version=0.0.4");
         });
     });
     server.Get(p + "/stats.txt", [ctx](const Request&, Response& response) {

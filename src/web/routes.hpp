@@ -7,6 +7,7 @@
 #include <string>
 
 #include "resque/client.hpp"
+#include "web/scheduler_view.hpp"
 #include "web/security.hpp"
 
 namespace resque::web {
@@ -14,6 +15,7 @@ namespace resque::web {
 /// What the routes need; owned by the WebServer and outliving the httplib server.
 struct RouteContext {
     Client& client;
+    SchedulerView& scheduler;
     const CsrfGuard& csrf;
     std::string prefix;  ///< normalized: "" or "/x"
 };

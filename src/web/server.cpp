@@ -43,8 +43,9 @@ struct WebServer::Impl {
     Impl(RedisOptions redis, WebOptions options)
         : options_(std::move(options)),
           auth_(options_.auth, options_.secret),
-          client_(std::move(redis)),
-          context_{client_, csrf_, normalize_prefix(options_.prefix)} {
+          client_(redis),
+          scheduler_(redis, options_.schedules),
+          context_{client_, scheduler_, csrf_, normalize_prefix(options_.prefix)} {
         // The secret lives in auth_ only.
         options_.secret.clear();
         server_.set_default_headers(security_headers());
@@ -75,6 +76,7 @@ struct WebServer::Impl {
     Authenticator auth_;
     CsrfGuard csrf_;
     Client client_;
+    SchedulerView scheduler_;
     RouteContext context_;
     httplib::Server server_;
     int port_ = 0;

@@ -2,18 +2,21 @@
 
 // The dashboard's HTTP server (`resque web`). Duties, per request:
 //   1. authenticate (when configured), before any route runs;
-//   2. route: the page shell and its assets, the JSON API, /metrics, /stats.txt;
+//   2. route: the page shell and its assets, the JSON API (the scheduler page's through
+//      one shared SchedulerView), /metrics, /stats.txt;
 //   3. for a POST action, check the CSRF token, then run it through the library;
 //   4. answer with security headers (CSP without inline script, nosniff, no framing)
 //      and, for any error, a status and a JSON `{"error": ...}`.
 // Invariants: it sends no Redis commands itself (everything goes through
-// resque::Client); nothing state-changing is reachable by GET; every URL it emits is
-// relative, so it works unchanged behind a reverse proxy, with or without `prefix`.
+// resque::Client, DelayedQueue and ScheduleStore); nothing state-changing is reachable
+// by GET; every URL it emits is relative, so it works unchanged behind a reverse proxy,
+// with or without `prefix`.
 
 #include <memory>
 #include <string>
 
 #include "resque/redis_options.hpp"
+#include "web/scheduler_view.hpp"
 #include "web/security.hpp"
 
 namespace resque::web {
@@ -27,6 +30,8 @@ struct WebOptions {
     std::string prefix;
     AuthMode auth = AuthMode::kNone;
     std::string secret;  ///< the password or token; never logged
+    /// Where the scheduler page finds static schedules and the leader lock.
+    ScheduleSource schedules;
 };
 
 /// One dashboard. bind() then serve() (blocking) on one thread; stop() from any thread
@@ -37,7 +42,8 @@ struct WebOptions {
 // thread would lift this at the cost of more Redis connections.
 class WebServer {
  public:
-    /// Throws ConfigError for a bad prefix or an auth mode without a secret.
+    /// Throws ConfigError for a bad prefix, an auth mode without a secret, or a schedule
+    /// file that does not parse.
     WebServer(RedisOptions redis, WebOptions options);
     ~WebServer();
     WebServer(const WebServer&) = delete;

@@ -4,10 +4,12 @@
 //   node dashboard.js URL SCREENSHOT_DIR
 //
 // Expects the data seeded by tests/integration/web_browser_test.cpp: a hostile queue,
-// worker and failure (FC-14), failures of class Mailer with args ["f0"].. ["f4"], and a
-// queue "live" holding 3 jobs. Opens every page, retries and clears failures through
-// the buttons, checks live updating and that hostile values stay inert text. Exits 0 on
-// success, 1 with a message naming the failed check.
+// worker and failure (FC-14), failures of class Mailer with args ["f0"].. ["f4"], a
+// queue "live" holding 3 jobs, a schedule "weekly_report" and a delayed job with hostile
+// args, and a delayed job overdue because no scheduler runs (FC-16). Opens every page,
+// retries and clears failures and runs a schedule through the buttons, checks live
+// updating and that hostile values stay inert text. Exits 0 on success, 1 with a
+// message naming the failed check.
 'use strict';
 
 const path = require('path');
@@ -60,8 +62,10 @@ async function main() {
     });
     page.on('pageerror', (error) => errors.push(error.message));
 
-    // Overview: hostile queue name is text, graph and cards are drawn.
+    // Overview: hostile queue name is text, graph and cards are drawn, and the overdue
+    // delayed job raises the no-scheduler warning.
     await open(page, '#/overview', '#overview-queues tbody tr');
+    check(await page.$('#overdue-warning'), 'overdue warning on the overview');
     const queueText = await page.textContent('#overview-queues');
     check(queueText.includes('"><img src=x onerror=alert(1)>'), 'hostile queue name shown as text');
     check(await page.$('svg.graph polyline.processed'), 'throughput graph drawn');
@@ -148,6 +152,33 @@ async function main() {
     check((await page.textContent('#keys')).includes('queue:mail'), 'keys listed');
     await assertInert(page, 'stats');
     await shot(page, 'stats');
+
+    // Scheduler: the warning, the schedule and delayed jobs with hostile args as text,
+    // and "Run now" enqueuing the schedule's job.
+    await open(page, '#/scheduler', '#schedules tbody tr');
+    check(await page.$('#overdue-warning'), 'overdue warning on the scheduler page');
+    const schedules = await page.textContent('#schedules');
+    check(schedules.includes('<script>alert(12)</script>'), 'schedule args shown as text');
+    check(schedules.includes('"><img src=x onerror=alert(13)>'), 'schedule args shown as text');
+    await page.waitForSelector('#delayed .delayed-job');
+    const delayedText = await page.textContent('#delayed');
+    check(delayedText.includes('"><img src=x onerror=alert(14)>'), 'delayed args shown as text');
+    check(delayedText.includes('Retry'), 'the overdue job listed');
+    await assertInert(page, 'scheduler');
+    await shot(page, 'scheduler');
+    await page.locator('#schedules tbody tr', {hasText: 'weekly_report'})
+      .locator('button.run-now').click();
+    const reports = async () => page.evaluate(async () =>
+      (await (await fetch('api/queue?name=reports')).json()).jobs);
+    let queued = [];
+    for (let tries = 0; tries < 100 && queued.length === 0; tries += 1) {
+      queued = await reports();
+      if (!queued.length) await page.waitForTimeout(100);
+    }
+    check(queued.length === 1 && queued[0].class === 'WeeklyReport' &&
+          JSON.parse(queued[0].args)[0] === '<script>alert(12)</script>',
+          'Run now queued the schedule\'s job: ' + JSON.stringify(queued));
+    await assertInert(page, 'scheduler after Run now');
 
     const alerts = dialogs.filter((d) => !d.startsWith('confirm'));
     check(alerts.length === 0, 'an injected dialog opened: ' + alerts.join('; '));

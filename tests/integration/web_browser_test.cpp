@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -33,8 +34,40 @@ std::filesystem::path screenshot_dir() {
     return dir;
 }
 
+// A delayed entry as resque-scheduler's delayed_push writes it, due at `epoch`.
+void delay_raw(const test::RedisServer& server, long long epoch, const std::string& entry) {
+    const std::string t = std::to_string(epoch);
+    server.command({"RPUSH", "resque:delayed:" + t, entry});
+    server.command({"SADD", "resque:timestamps:" + entry, "delayed:" + t});
+    server.command({"ZADD", "resque:delayed_queue_schedule", t, t});
+}
+
+// For the scheduler page: a schedule and a delayed job with hostile args (FC-14), and a
+// job due two minutes ago that no scheduler moved (FC-16: the warning must show).
+void seed_scheduler(const test::RedisServer& server) {
+    const long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    server.command(
+        {"HSET", "resque:persistent_schedules", "weekly_report",
+         json{{"cron", "0 6 * * 1"},
+              {"class", "WeeklyReport"},
+              {"queue", "reports"},
+              {"args", {"<script>alert(12)</script>", "\"><img src=x onerror=alert(13)>"}},
+              {"description", "Monday's report"}}
+             .dump()});
+    delay_raw(server, now + 3600,
+              json{{"class", "Reminder"},
+                   {"args", {"\"><img src=x onerror=alert(14)>"}},
+                   {"queue", "reminders"}}
+                  .dump());
+    delay_raw(server, now - 120,
+              json{{"class", "Retry"}, {"args", {1}}, {"queue", "retries"}}.dump());
+}
+
 // What dashboard.js expects: hostile names (FC-14), five Mailer failures f0..f4, a
-// queue "live" of three jobs, and some processed/failed jobs for the graph.
+// queue "live" of three jobs, some processed/failed jobs for the graph, and the
+// scheduler's data (seed_scheduler).
 void seed(const test::RedisServer& server) {
     auto run = [&](const std::vector<std::string>& argv) { server.command(argv); };
     const std::string queue = R"("><img src=x onerror=alert(1)>)";
@@ -59,6 +92,7 @@ void seed(const test::RedisServer& server) {
     run({"SADD", "resque:workers", "evil<script>:1:q"});
     run({"SET", "resque:worker:evil<script>:1:q",
          R"({"queue":"<q>","run_at":"<img src=x onerror=alert(7)>","payload":{"class":"<script>","args":[]}})"});
+    seed_scheduler(server);
 }
 
 void process_some_jobs(const test::RedisServer& server) {
@@ -96,6 +130,8 @@ TEST(WebBrowser, EveryPageWorksAndHostileDataStaysInertInHeadlessChromium) {
         std::chrono::seconds(120));
     EXPECT_EQ(result.exit_code, 0) << result.out << result.err << "\nweb log:\n" << web.log();
     EXPECT_TRUE(std::filesystem::exists(shots / "overview.png"));
+    // "Run now" on the scheduler page went through to Redis.
+    EXPECT_EQ(server.command({"LLEN", "resque:queue:reports"}), "1");
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& globals) {
                     {"pickup_p99_ms", result.pickup_p99_ms},
                     {"pickup_max_ms", result.pickup_max_ms},
                     {"rss_mb", result.rss_mb},
+                    {"rss_growth_mb", result.rss_growth_mb},
                     {"idle_pool_pss_mb", result.idle_pool_pss_mb},
                     {"redis_commands_per_job", result.redis_commands_per_job},
                     {"round_trips_per_job", result.round_trips_per_job}});

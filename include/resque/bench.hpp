@@ -27,6 +27,7 @@ struct BenchResult {
     double drain_jobs_per_s = 0;         ///< backlog of `jobs`, from workers forked to all done
     double pickup_p50_ms = 0, pickup_p99_ms = 0, pickup_max_ms = 0;  ///< enqueue -> start
     double rss_mb = 0;                  ///< peak RSS (VmHWM) of the largest worker process
+    double rss_growth_mb = 0;  ///< most any worker's RSS grew from 10k jobs drained to the end
     double idle_pool_pss_mb = 0;         ///< PSS summed over an idle pool of idle_workers
     double redis_commands_per_job = 0;  ///< INFO commandstats calls during the drain / jobs
     double round_trips_per_job = 0;     ///< top-level commands (script calls count once)

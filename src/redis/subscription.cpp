@@ -21,6 +21,14 @@ std::string escape_pattern(std::string_view text) {
     return out;
 }
 
+// List events that cannot make a queue non-empty.
+bool removes_only(std::string_view event) {
+    return event == "lpop" || event == "rpop" || event == "ltrim" || event == "lrem" ||
+           event == "lset" || event == "del" || event == "expired" || event == "evicted";
+}
+
+std::string_view text_of(const redisReply* reply) { return {reply->str, reply->len}; }
+
 bool has_list_events(std::string_view flags) {
     bool keyspace = flags.find('K') != std::string_view::npos;
     bool lists = flags.find('l') != std::string_view::npos || flags.find('A') != std::string_view::npos;
@@ -59,7 +67,8 @@ Subscription::Subscription(const RedisOptions& options, int wake_fd) : wake_fd_(
     std::string db = std::to_string(options.db);
     std::string prefix = "__keyspace@" + db + "__:" + options.key_namespace + ":";
     queues_channel_ = prefix + "queues";
-    std::string pattern = escape_pattern(prefix + "queue:") + "*";
+    queue_channel_prefix_ = prefix + "queue:";
+    std::string pattern = escape_pattern(queue_channel_prefix_) + "*";
     setup.command({"PSUBSCRIBE", pattern});
     setup.command({"SUBSCRIBE", queues_channel_});
     context_.reset(setup.release_context());
@@ -83,8 +92,14 @@ bool Subscription::drain() {
         auto* reply = static_cast<redisReply*>(raw);
         // A message is [message, channel, event] or [pmessage, pattern, channel, event].
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-            std::string_view(reply->element[1]->str, reply->element[1]->len) == queues_channel_) {
+            text_of(reply->element[1]) == queues_channel_) {
             queues_changed = true;
+        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+            std::string_view channel = text_of(reply->element[2]);
+            if (channel.starts_with(queue_channel_prefix_) &&
+                !removes_only(text_of(reply->element[3]))) {
+                pushed_.emplace_back(channel.substr(queue_channel_prefix_.size()));
+            }
         }
         freeReplyObject(raw);
     }

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "resque/redis_options.hpp"
 
@@ -29,11 +31,16 @@ class Subscription {
     /// Whether notifications will arrive (false: the server refused CONFIG SET).
     [[nodiscard]] bool enabled() const noexcept { return enabled_; }
 
-    /// Waits until a queue changed, `wake_fd` became readable, or `timeout` passed.
-    /// Drains pending notifications. Returns true if a queue-set change (SADD/SREM on
-    /// `<ns>:queues`) was seen, so glob expansions can be refreshed. Throws
-    /// ConnectionError if the subscription dropped (the caller re-creates it).
+    /// Waits until a queue changed, `wake_fd` became readable, or `timeout` passed
+    /// (0: only drains what has arrived). Drains pending notifications. Returns true if
+    /// a queue-set change (SADD/SREM on `<ns>:queues`) was seen, so glob expansions can
+    /// be refreshed. Throws ConnectionError if the subscription dropped (the caller
+    /// re-creates it).
     bool wait(std::chrono::milliseconds timeout);
+
+    /// Names of the queues that may have gained jobs (any list event but a pop, trim
+    /// or removal) since the last call, in arrival order, possibly repeated.
+    std::vector<std::string> take_pushed() { return std::exchange(pushed_, {}); }
 
    private:
     struct ContextDeleter {
@@ -45,6 +52,8 @@ class Subscription {
     int wake_fd_;
     bool enabled_ = false;
     std::string queues_channel_;
+    std::string queue_channel_prefix_;  // `__keyspace@<db>__:<ns>:queue:`
+    std::vector<std::string> pushed_;
 };
 
 }  // namespace resque::redis

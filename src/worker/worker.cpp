@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "redis/keys.hpp"
 #include "redis/subscription.hpp"
 #include "resque/errors.hpp"
+#include "worker/empty_queues.hpp"
 #include "worker/outage.hpp"
 #include "worker/perform.hpp"
 #include "worker/queue_list.hpp"
@@ -25,6 +27,10 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 constexpr auto kBadQueueQuarantine = std::chrono::seconds(60);
+// How long a queue stays known empty without a push notification: a safety net for
+// events we do not subscribe to (RENAME onto a queue key), costing one look at every
+// queue per period.
+constexpr auto kRescanQueuesEvery = std::chrono::seconds(30);
 
 std::string hostname_or_default(const std::string& configured) {
     return configured.empty() ? local_hostname() : configured;
@@ -49,6 +55,7 @@ struct Worker::State {
           redis(redis_options),
           reserver(keys, id, opts.failure_backend),
           prefetch(std::max(1, opts.prefetch), opts.prefetch_budget),
+          empty_queues(kRescanQueuesEvery),
           outage(ctl, opts.shutdown_grace, "worker " + id) {}
 
     const RedisOptions& redis_options;
@@ -64,9 +71,11 @@ struct Worker::State {
     redis::Connection redis;
     Reserver reserver;
     Prefetch prefetch;
+    EmptyQueues empty_queues;
     Outage outage;
     std::unique_ptr<redis::Subscription> subscription;
     std::vector<std::string> known_queues;
+    std::vector<std::string> expanded_queues;  // queue_list expanded over known_queues
     bool refresh_queues = true;
     std::map<std::string, SteadyClock::time_point> bad_queues;
     bool paused_seen = false;
@@ -85,6 +94,8 @@ struct Worker::State {
     PruneRules prune_rules() const { return {hostname, options.prune_after, options.recovery, id}; }
     void startup();
     std::vector<std::string> current_queues();
+    std::vector<std::string> take_window(int reserve);
+    void note_pushes();
     void wait_for_work();
     bool ensure_subscription();
     Settlement run_job(const Reservation& job);
@@ -114,6 +125,7 @@ bool Worker::State::ensure_subscription() {
     if (subscription) return false;
     subscription = std::make_unique<redis::Subscription>(redis_options, control.wake_fd());
     refresh_queues = true;
+    empty_queues.clear();
     return true;
 }
 
@@ -124,9 +136,10 @@ std::vector<std::string> Worker::State::current_queues() {
     } else {
         if (refresh_queues) {
             known_queues = redis.command({"SMEMBERS", keys.queues()}).as_strings();
+            expanded_queues = queue_list.expand(known_queues);
             refresh_queues = false;
         }
-        queues = queue_list.expand(known_queues);
+        queues = expanded_queues;
     }
     auto now = SteadyClock::now();
     std::erase_if(queues, [&](const std::string& name) {
@@ -136,19 +149,42 @@ std::vector<std::string> Worker::State::current_queues() {
     return queues;
 }
 
+// Reads the notifications that arrived while working, so a queue found empty earlier is
+// looked at again as soon as something is pushed to it.
+void Worker::State::note_pushes() {
+    // Without notifications only ageing (every idle_poll) and the idle wait's rescan
+    // bring a queue found empty back.
+    if (!subscription || !subscription->enabled()) return;
+    try {
+        if (subscription->wait(std::chrono::milliseconds(0))) refresh_queues = true;
+    } catch (const RedisError&) {
+        subscription.reset();
+        empty_queues.clear();
+        return;
+    }
+    for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
+}
+
+std::vector<std::string> Worker::State::take_window(int reserve) {
+    return empty_queues.window(current_queues(), worker::take_window(reserve));
+}
+
 void Worker::State::wait_for_work() {
     try {
         // A subscription made just now may have missed a push: look again first.
         if (ensure_subscription()) return;
         if (subscription->enabled()) {
             if (subscription->wait(options.idle_poll)) refresh_queues = true;
+            for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
         } else {
             pollfd fd{control.wake_fd(), POLLIN, 0};
             ::poll(&fd, 1, static_cast<int>(options.idle_poll.count()));
             refresh_queues = true;
+            empty_queues.clear();
         }
     } catch (const RedisError& error) {
         subscription.reset();
+        empty_queues.clear();
         outage.failed(error.what());
         outage.backoff();
     }
@@ -233,10 +269,28 @@ std::string Worker::State::loop() {
             std::lock_guard lock(running_mutex);
             settle = batch;
         }
+        if (want) note_pushes();
+        std::vector<std::string> tried;
+        int attempts = 0;
+        const int reserve = prefetch.next();
         TakeResult result = outage.retry(redis, [&] {
-            auto queues = want ? current_queues() : std::vector<std::string>{};
-            return reserver.take(redis, settle, want ? prefetch.next() : 0, queues);
+            ++attempts;
+            tried = want ? take_window(reserve) : std::vector<std::string>{};
+            return reserver.take(redis, settle, want ? reserve : 0, tried);
         });
+        if (attempts > 1) {
+            empty_queues.clear();  // a batch handed back after a lost reply says nothing
+        } else if (result.kind == TakeResult::Kind::kJob) {
+            empty_queues.observe(tried, static_cast<std::size_t>(reserve), result.jobs.size(),
+                                 result.jobs.back().queue);
+        } else if (result.kind == TakeResult::Kind::kEmpty) {
+            empty_queues.observe(tried, static_cast<std::size_t>(reserve), 0, {});
+        } else if (result.kind == TakeResult::Kind::kWrongType) {
+            // Only the queues up to the bad one were looked at.
+            auto bad = std::find(tried.begin(), tried.end(), result.bad_queue);
+            if (bad != tried.end()) tried.erase(bad + 1, tried.end());
+            empty_queues.observe(tried, static_cast<std::size_t>(reserve), 0, {});
+        }
         if (result.settlement_lost) {
             log::worker()->warn(
                 "job outcomes not recorded: the jobs were recovered elsewhere "
@@ -266,6 +320,8 @@ std::string Worker::State::loop() {
             default:
                 break;
         }
+        // Queues not looked at yet may hold jobs: try them before sleeping.
+        if (want && !tried.empty() && !take_window(1).empty()) continue;
         if (control.stopping()) return control.stop_now() ? "stop requested" : "quit requested";
         if (want && was_working) {
             was_working = false;

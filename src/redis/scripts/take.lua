@@ -135,7 +135,7 @@ for i = 11, #KEYS do
   local popped = redis.pcall('LPOP', KEYS[i], need)
   if type(popped) == 'table' and popped.err then
     if #out == 2 then return {'wrongtype', name} end
-    break  -- reported by the next call, once the jobs taken here are done
+    popped = nil  -- skipped; reported by a later call that takes nothing before it
   end
   if popped then
     for _, payload in ipairs(popped) do

@@ -186,6 +186,23 @@ void Connection::send(std::span<const Command> commands) {
     deferred_ += static_cast<int>(commands.size());
 }
 
+Reply Connection::read_sent() {
+    if (!context_ || deferred_ == 0) throw std::logic_error("read_sent: nothing was sent");
+    --deferred_;
+    return read_reply("sent command");
+}
+
+int Connection::socket() const noexcept { return context_ ? context_->fd : -1; }
+
+void Connection::send_eval(std::string_view name, std::span<const std::string> keys,
+                           std::span<const std::string> args) {
+    ensure_connected();
+    Command argv{"EVALSHA", std::string(load_script(name)), std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    send(argv);
+}
+
 Reply Connection::command(std::initializer_list<std::string_view> argv) {
     return command(std::span<const std::string_view>(argv.begin(), argv.size()));
 }

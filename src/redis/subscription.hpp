@@ -20,8 +20,8 @@ namespace resque::redis {
 
 class Subscription {
    public:
-    /// Connects and subscribes. If the server's `notify-keyspace-events` lacks list
-    /// events it tries `CONFIG SET` to add `Kl`; if that is refused, `enabled()` is false
+    /// Connects and subscribes. If the server's `notify-keyspace-events` lacks the
+    /// classes needed it tries `CONFIG SET` to add them; if that is refused, `enabled()` is false
     /// and callers fall back to polling. Throws ConnectionError if Redis is unreachable.
     Subscription(const RedisOptions& options, int wake_fd);
     ~Subscription();
@@ -30,6 +30,8 @@ class Subscription {
 
     /// Whether notifications will arrive (false: the server refused CONFIG SET).
     [[nodiscard]] bool enabled() const noexcept { return enabled_; }
+    /// The subscribed socket, to poll beside others; -1 when not subscribed.
+    [[nodiscard]] int socket() const noexcept;
 
     /// Waits until a queue changed, `wake_fd` became readable, or `timeout` passed
     /// (0: only drains what has arrived). Drains pending notifications. Returns true if
@@ -41,6 +43,8 @@ class Subscription {
     /// Names of the queues that may have gained jobs (any list event but a pop, trim
     /// or removal) since the last call, in arrival order, possibly repeated.
     std::vector<std::string> take_pushed() { return std::exchange(pushed_, {}); }
+    /// Whether `<ns>:pause-all-workers` changed since the last call.
+    bool take_pause_changed() { return std::exchange(pause_changed_, false); }
 
    private:
     struct ContextDeleter {
@@ -53,7 +57,9 @@ class Subscription {
     bool enabled_ = false;
     std::string queues_channel_;
     std::string queue_channel_prefix_;  // `__keyspace@<db>__:<ns>:queue:`
+    std::string pause_channel_;
     std::vector<std::string> pushed_;
+    bool pause_changed_ = false;
 };
 
 }  // namespace resque::redis

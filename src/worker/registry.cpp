@@ -87,7 +87,9 @@ std::vector<std::string> worker_keys(const redis::Keys& keys, const std::string&
             keys.inflight(),
             keys.running_index(),
             keys.failed(),
-            keys.queues()};
+            keys.queues(),
+            keys.landing(id),
+            keys.landing_queues()};
 }
 
 }  // namespace
@@ -208,8 +210,10 @@ int prune_dead_workers(redis::Connection& redis, const redis::Keys& keys, const 
         // pruner unregistered a dead worker of ours (settling at most the job its record
         // named) without knowing about the rest of the batch.
         std::set<std::string> orphans;
-        for (auto& id : redis.command({"HKEYS", keys.inflight()}).as_strings()) {
-            if (!candidates.contains(id)) orphans.insert(id);
+        for (const auto& hash : {keys.inflight(), keys.landing_queues()}) {
+            for (auto& id : redis.command({"HKEYS", hash}).as_strings()) {
+                if (!candidates.contains(id)) orphans.insert(id);
+            }
         }
         candidates.insert(orphans.begin(), orphans.end());
         for (const auto& id : candidates) {

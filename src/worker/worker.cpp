@@ -16,6 +16,7 @@
 #include "redis/subscription.hpp"
 #include "resque/errors.hpp"
 #include "worker/empty_queues.hpp"
+#include "worker/idle_pop.hpp"
 #include "worker/outage.hpp"
 #include "worker/perform.hpp"
 #include "worker/queue_list.hpp"
@@ -56,6 +57,7 @@ struct Worker::State {
           reserver(keys, id, opts.failure_backend),
           prefetch(std::max(1, opts.prefetch), opts.prefetch_budget),
           empty_queues(kRescanQueuesEvery),
+          idle_pop(keys, id),
           outage(ctl, opts.shutdown_grace, "worker " + id) {}
 
     const RedisOptions& redis_options;
@@ -72,6 +74,8 @@ struct Worker::State {
     Reserver reserver;
     Prefetch prefetch;
     EmptyQueues empty_queues;
+    IdlePop idle_pop;
+    std::optional<TakeResult> landed;  // a job the idle pop took, to run next
     Outage outage;
     std::unique_ptr<redis::Subscription> subscription;
     std::vector<std::string> known_queues;
@@ -96,7 +100,7 @@ struct Worker::State {
     std::vector<std::string> current_queues();
     std::vector<std::string> take_window(int reserve);
     void note_pushes();
-    void wait_for_work();
+    void wait_for_work(bool may_take = false);
     bool ensure_subscription();
     Settlement run_job(const Reservation& job);
     void run_batch(const TakeResult& taken);
@@ -169,11 +173,20 @@ std::vector<std::string> Worker::State::take_window(int reserve) {
     return empty_queues.window(current_queues(), worker::take_window(reserve));
 }
 
-void Worker::State::wait_for_work() {
+void Worker::State::wait_for_work(bool may_take) {
     try {
         // A subscription made just now may have missed a push: look again first.
         if (ensure_subscription()) return;
-        if (subscription->enabled()) {
+        std::vector<std::string> queues;
+        if (may_take && subscription->enabled() && idle_pop.supported()) queues = current_queues();
+        if (queues.size() == 1) {
+            auto outcome = idle_pop.wait(redis, *subscription, control.wake_fd(), reserver,
+                                         queues.front(), options.idle_poll, landed);
+            if (outcome == IdlePop::Outcome::kInterrupted) refresh_queues = true;
+            for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
+            // The next take looks at the queue (and the pause key) again.
+            if (outcome != IdlePop::Outcome::kJob) empty_queues.clear();
+        } else if (subscription->enabled()) {
             if (subscription->wait(options.idle_poll)) refresh_queues = true;
             for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
         } else {
@@ -273,11 +286,22 @@ std::string Worker::State::loop() {
         std::vector<std::string> tried;
         int attempts = 0;
         const int reserve = prefetch.next();
-        TakeResult result = outage.retry(redis, [&] {
-            ++attempts;
-            tried = want ? take_window(reserve) : std::vector<std::string>{};
-            return reserver.take(redis, settle, want ? reserve : 0, tried);
-        });
+        TakeResult result;
+        if (landed && !want) {
+            // Stopping or paused before it started: the landed job goes back.
+            Settlement back{Settlement::Kind::kRequeue, landed->token, landed->jobs[0].queue, {}};
+            settle = BatchSettlement{landed->token, {back}};
+        }
+        if (landed && want) {
+            result = std::move(*landed);  // nothing was held: settle is empty
+        } else {
+            result = outage.retry(redis, [&] {
+                ++attempts;
+                tried = want ? take_window(reserve) : std::vector<std::string>{};
+                return reserver.take(redis, settle, want ? reserve : 0, tried);
+            });
+        }
+        landed.reset();
         if (attempts > 1) {
             empty_queues.clear();  // a batch handed back after a lost reply says nothing
         } else if (result.kind == TakeResult::Kind::kJob) {
@@ -329,7 +353,7 @@ std::string Worker::State::loop() {
         }
         if (want && options.until_empty) return "queues empty";
         if (want) set_title("Waiting for " + queue_list.id_part());
-        wait_for_work();
+        wait_for_work(want);
     }
 }
 

@@ -63,6 +63,7 @@ std::string queue_name(int i) { return fmt::format("bench_{}", i); }
 struct CommandCounts {
     long long all = 0;
     long long top_level = 0;
+    long long usec = 0;  // server time spent in them (script calls include their commands)
 };
 
 CommandCounts command_counts(redis::Connection& redis) {
@@ -77,6 +78,9 @@ CommandCounts command_counts(redis::Connection& redis) {
         long long calls = std::stoll(line.substr(at + 6));
         std::string name = line.substr(8, line.find(':') - 8);
         counts.all += calls;
+        if (auto usec = line.find(",usec="); usec != std::string::npos) {
+            counts.usec += std::stoll(line.substr(usec + 6));
+        }
         // Inside take.lua only these run; a worker sends EVALSHA, and the idle wait
         // and the bench's own polling use the rest.
         if (name == "evalsha" || name == "eval" || name == "get" || name == "smembers" ||
@@ -107,6 +111,7 @@ pid_t start_pool(const RedisOptions& redis, const BenchOptions& options, SharedL
         WorkerOptions worker_options;
         worker_options.queues = {"*"};
         worker_options.concurrency = options.workers;
+        worker_options.prefetch_budget = options.prefetch_budget;
         WorkerPool pool(redis, worker_options, bench_handlers(shared));
         pool.handle_signals();
         pool.run();
@@ -265,11 +270,14 @@ BenchResult run_bench(const RedisOptions& redis_options, const BenchOptions& opt
         result.redis_commands_per_job = static_cast<double>(after.all - before.all) / options.jobs;
         result.round_trips_per_job =
             static_cast<double>(after.top_level - before.top_level) / options.jobs;
+        result.redis_usec_per_job = static_cast<double>(after.usec - before.usec) / options.jobs;
         say(
             fmt::format("drain ({} workers, {} queues): {:.0f} jobs/s, {:.2f} Redis commands "
-                        "and {:.2f} round trips per job (including the bench's polling)",
+                        "and {:.2f} round trips per job (including the bench's polling), {:.2f} "
+                        "µs of Redis time per job",
                         options.workers, options.queues, result.drain_jobs_per_s,
-                        result.redis_commands_per_job, result.round_trips_per_job));
+                        result.redis_commands_per_job, result.round_trips_per_job,
+                        result.redis_usec_per_job));
 
         // 4. pick-up latency, idle workers, paced
         std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -136,17 +136,25 @@ Reply Connection::read_reply(std::string_view what) {
     return convert(reply);
 }
 
+// RESP: `*<argc>\r\n` then `$<len>\r\n<arg>\r\n` per argument. Formatted here in one
+// buffer: hiredis's own formatter costs several times more per command (callgrind,
+// docs/performance.md).
 void Connection::append(std::span<const std::string_view> argv, std::string_view what) {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
+    std::size_t size = 16;
+    for (auto arg : argv) size += arg.size() + 16;
+    std::string out;
+    out.reserve(size);
+    out += '*';
+    out += std::to_string(argv.size());
+    out += "\r\n";
     for (auto arg : argv) {
-        ptrs.push_back(arg.data());
-        lens.push_back(arg.size());
+        out += '$';
+        out += std::to_string(arg.size());
+        out += "\r\n";
+        out.append(arg);
+        out += "\r\n";
     }
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
-                               lens.data()) != REDIS_OK) {
+    if (redisAppendFormattedCommand(context_.get(), out.data(), out.size()) != REDIS_OK) {
         fail_io(what);
     }
 }
@@ -215,19 +223,9 @@ Reply Connection::command(const Command& argv) {
 std::vector<Reply> Connection::pipeline(std::span<const Command> commands) {
     ensure_connected();
     discard_deferred();
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
     for (const auto& argv : commands) {
-        ptrs.clear();
-        lens.clear();
-        for (const auto& arg : argv) {
-            ptrs.push_back(arg.data());
-            lens.push_back(arg.size());
-        }
-        if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
-                                   lens.data()) != REDIS_OK) {
-            fail_io("pipeline");
-        }
+        std::vector<std::string_view> views(argv.begin(), argv.end());
+        append(views, "pipeline");
     }
     std::vector<Reply> replies;
     replies.reserve(commands.size());

@@ -3,7 +3,8 @@
 // its own (tests/tools/marker_worker) so that its peak RSS is its own. Asserted: the
 // heartbeat never pauses for two intervals while the big job is taken, decoded and
 // performed; the worker's peak RSS stays bounded (FC-07 asks for ~3x the payload; see
-// the TODO below for where it stands); the small job still runs; and when the big job fails, its failure record holds the payload once.
+// the TODO below for where it stands); the small job still runs; and when the big job
+// fails, its failure record holds the payload once.
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>

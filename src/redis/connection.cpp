@@ -1,5 +1,10 @@
 #include "redis/connection.hpp"
 
+// hiredis 0.14's sds.h declares its functions without C linkage for C++, and hiredis.h
+// includes it outside its own extern "C": include it first, with C linkage.
+extern "C" {
+#include <hiredis/sds.h>
+}
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -57,6 +62,21 @@ Reply convert(const redisReply* raw) {
 }
 
 bool is_error(const redisReply* raw) { return raw->type == REDIS_REPLY_ERROR; }
+
+// hiredis keeps its read buffer at the size of the largest reply read so far, until more
+// bytes arrive on the connection. After a 64 MiB job that is 64 MiB held through the
+// whole job (FC-07): give it back as soon as it holds nothing unread, as hiredis itself
+// would on the next read.
+void release_read_buffer(redisContext* context) noexcept {
+    redisReader* reader = context->reader;
+    if (reader == nullptr || reader->len != 0 || reader->maxbuf == 0) return;
+    if (sdsavail(reader->buf) <= reader->maxbuf) return;
+    sds empty = sdsempty();
+    if (empty == nullptr) return;  // out of memory: keep the old buffer, it still works
+    sdsfree(reader->buf);
+    reader->buf = empty;
+    reader->pos = 0;
+}
 
 }  // namespace
 
@@ -131,6 +151,7 @@ Reply Connection::read_reply(std::string_view what) {
     void* raw = nullptr;
     if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) fail_io(what);
     OwnedReply owned(raw);
+    release_read_buffer(context_.get());
     auto* reply = static_cast<redisReply*>(raw);
     if (is_error(reply)) throw ReplyError(std::string(reply->str, reply->len));
     return convert(reply);

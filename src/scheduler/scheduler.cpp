@@ -105,6 +105,8 @@ struct Scheduler::State {
                    const scheduler::RunDecision& decision, const std::string& expected);
     void sleep_until(redis::KeyWatch* watch, system_clock::time_point wake);
     void release(redis::Connection& connection) noexcept;
+    void start_outage(const RedisError& error);
+    void end_outage();
 
     [[nodiscard]] SysSeconds now() const {
         return std::chrono::floor<std::chrono::seconds>(options.clock());
@@ -119,7 +121,7 @@ struct Scheduler::State {
     std::atomic<bool> stopping{false};
     std::atomic<bool> leader{false};
     bool signals = false;
-    bool outage = false;
+    std::optional<std::chrono::steady_clock::time_point> outage_started;  // while Redis is lost
     std::optional<std::string> last_seen_holder;
     int wake_pipe[2] = {-1, -1};
 };
@@ -276,6 +278,26 @@ void Scheduler::State::release(redis::Connection& connection) noexcept {
     leader = false;
 }
 
+// One warning when an outage starts and one line with its length when it ends, as the
+// workers log theirs (worker/outage.hpp); never one line per attempt.
+void Scheduler::State::start_outage(const RedisError& error) {
+    if (!outage_started) {
+        outage_started = std::chrono::steady_clock::now();
+        log->warn("Redis unreachable, retrying with backoff: {} redis={}", error.what(),
+                  redis.describe());
+    }
+    if (leader) log->warn("leadership given up during the outage");
+    leader = false;
+}
+
+void Scheduler::State::end_outage() {
+    if (!outage_started) return;
+    const auto down = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                               *outage_started);
+    log->info("Redis reachable again after {} ms redis={}", down.count(), redis.describe());
+    outage_started.reset();
+}
+
 void Scheduler::State::run() {
     std::jthread signal_thread;
     if (signals) {
@@ -307,19 +329,12 @@ void Scheduler::State::run() {
                     wake_pipe[0]);
             }
             const auto wake = turn(connection);
-            if (outage) log->info("Redis reachable again redis={}", redis.describe());
-            outage = false;
+            end_outage();
             backoff = milliseconds{50};
             if (!stopping) sleep_until(watch.get(), wake);
         } catch (const RedisError& error) {
             watch.reset();
-            if (!outage) {
-                log->error("Redis step failed, retrying: {} redis={}", error.what(),
-                           redis.describe());
-            }
-            if (leader) log->warn("leadership given up during the outage");
-            leader = false;
-            outage = true;
+            start_outage(error);
             sleep_until(nullptr, options.clock() + backoff);
             backoff = std::min(backoff * 2, milliseconds{2000});
         }

@@ -61,7 +61,8 @@ std::optional<IdlePop::Outcome> IdlePop::await(redis::Connection& redis,
             try {
                 auto reply = redis.read_sent();
                 if (reply.is_nil()) return Outcome::kNothing;
-                landed = reserver.adopt_landed(redis, queue, reply.as_string());
+                (void)reply.as_string();  // throws unless a string
+                landed = reserver.adopt_landed(redis, queue, std::move(reply.str));
                 return Outcome::kJob;
             } catch (const ReplyError& error) {
                 // WRONGTYPE: the next take reports the queue. Anything else: no BLMOVE.

@@ -102,7 +102,7 @@ TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settl
         result.kind = TakeResult::Kind::kJob;
         result.token = reply.at(1);
         for (std::size_t i = 2; i + 1 < reply.size(); i += 2) {
-            result.jobs.push_back(Reservation{result.token, reply[i], reply[i + 1]});
+            result.jobs.push_back(Reservation{result.token, reply[i], std::move(reply[i + 1])});
         }
     } else if (kind == "wrongtype") {
         result.kind = TakeResult::Kind::kWrongType;

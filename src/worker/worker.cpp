@@ -86,7 +86,7 @@ struct Worker::State {
     bool before_first_fork_done = false;
 
     std::mutex running_mutex;  // guards running, batch and job_stop (watchdog thread reads)
-    std::optional<Reservation> running;
+    const Reservation* running = nullptr;  // the job run_job is running (no payload copy)
     BatchSettlement batch;  // outcomes of the held batch so far
     std::stop_source job_stop;
     std::mutex beat_mutex;  // guards beats_stopped and each heartbeat's writes
@@ -211,7 +211,7 @@ Settlement Worker::State::run_job(const Reservation& job) {
     std::stop_token stop;
     {
         std::lock_guard lock(running_mutex);
-        running = job;
+        running = &job;
         job_stop = std::stop_source();
         stop = job_stop.get_token();
     }
@@ -222,7 +222,7 @@ Settlement Worker::State::run_job(const Reservation& job) {
     Settlement outcome = perform({handlers, hooks, id, stop, job_defaults(options)}, job);
     {
         std::lock_guard lock(running_mutex);
-        running.reset();
+        running = nullptr;
     }
     return outcome;
 }
@@ -440,7 +440,7 @@ void Worker::State::watchdog_loop(std::stop_token stop) {
         std::optional<Reservation> job;
         {
             std::lock_guard lock(running_mutex);
-            job = running;
+            if (running) job = *running;
         }
         if (job) give_up_job_after_grace(*job);
     }

@@ -125,9 +125,19 @@ if held then
   return out
 end
 
+-- The payload goes into the record as-is when it is a JSON object, else as a string.
+-- Above 1 MiB only its first and last characters are looked at: decoding tens of MiB
+-- here would hold up every client of this Redis (FC-07). Limitation: a large payload
+-- that starts with `{` and ends with `}` but is not JSON makes a record Resque's tools
+-- cannot parse, until the worker fails the job a moment later.
 local function record(queue_json, payload)
-  local ok, decoded = pcall(cjson.decode, payload)
-  local is_object = ok and type(decoded) == 'table' and string.match(payload, '^%s*{') ~= nil
+  local is_object
+  if #payload > 1048576 then
+    is_object = string.match(payload, '^%s*{') ~= nil and string.match(payload, '}%s*$') ~= nil
+  else
+    local ok, decoded = pcall(cjson.decode, payload)
+    is_object = ok and type(decoded) == 'table' and string.match(payload, '^%s*{') ~= nil
+  end
   local field = payload
   if not is_object then field = cjson.encode(payload) end
   return '{"queue":' .. queue_json .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. field .. '}'

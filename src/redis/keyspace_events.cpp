@@ -1,5 +1,9 @@
 #include "redis/keyspace_events.hpp"
 
+#include <hiredis/hiredis.h>
+
+#include <memory>
+
 #include "log.hpp"
 #include "resque/errors.hpp"
 
@@ -26,6 +30,25 @@ bool enable_keyspace_events(Connection& connection, std::string_view needed,
         log::get(std::string(logger))
             ->warn("keyspace notifications unavailable ({}); {}", error.what(), fallback);
         return false;
+    }
+}
+
+void read_messages(redisContext* context, const RedisOptions& options,
+                   const std::function<void(const redisReply&)>& on_message) {
+    if (redisBufferRead(context) != REDIS_OK) {
+        throw ConnectionError("keyspace notification subscription to " + options.describe() +
+                              " dropped");
+    }
+    for (;;) {
+        void* raw = nullptr;
+        if (redisGetReplyFromReader(context, &raw) != REDIS_OK) {
+            throw ConnectionError("keyspace notification subscription to " +
+                                  options.describe() + ": protocol error");
+        }
+        if (raw == nullptr) return;
+        std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
+                                                           freeReplyObject);
+        on_message(*reply);
     }
 }
 

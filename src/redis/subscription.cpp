@@ -37,7 +37,8 @@ void Subscription::ContextDeleter::operator()(redisContext* context) const noexc
     redisFree(context);
 }
 
-Subscription::Subscription(const RedisOptions& options, int wake_fd) : wake_fd_(wake_fd) {
+Subscription::Subscription(const RedisOptions& options, int wake_fd)
+    : options_(options), wake_fd_(wake_fd) {
     Connection setup(options);
     // Lists (queues), sets (the queue set), strings and generic events (the pause key;
     // RENAME/RESTORE onto a queue key).
@@ -63,34 +64,27 @@ Subscription::~Subscription() = default;
 int Subscription::socket() const noexcept { return context_ ? context_->fd : -1; }
 
 bool Subscription::drain() {
-    if (redisBufferRead(context_.get()) != REDIS_OK) {
-        context_.reset();
-        throw ConnectionError("keyspace notification subscription dropped");
-    }
     bool queues_changed = false;
-    for (;;) {
-        void* raw = nullptr;
-        if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) {
-            context_.reset();
-            throw ConnectionError("keyspace notification subscription: protocol error");
-        }
-        if (raw == nullptr) break;
-        auto* reply = static_cast<redisReply*>(raw);
+    auto on_message = [&](const redisReply& reply) {
         // A message is [message, channel, event] or [pmessage, pattern, channel, event].
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-            text_of(reply->element[1]) == queues_channel_) {
+        if (reply.type != REDIS_REPLY_ARRAY) return;
+        if (reply.elements == 3 && text_of(reply.element[1]) == queues_channel_) {
             queues_changed = true;
-        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-                   text_of(reply->element[1]) == pause_channel_) {
+        } else if (reply.elements == 3 && text_of(reply.element[1]) == pause_channel_) {
             pause_changed_ = true;
-        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
-            std::string_view channel = text_of(reply->element[2]);
+        } else if (reply.elements == 4) {
+            std::string_view channel = text_of(reply.element[2]);
             if (channel.starts_with(queue_channel_prefix_) &&
-                !removes_only(text_of(reply->element[3]))) {
+                !removes_only(text_of(reply.element[3]))) {
                 pushed_.emplace_back(channel.substr(queue_channel_prefix_.size()));
             }
         }
-        freeReplyObject(raw);
+    };
+    try {
+        read_messages(context_.get(), options_, on_message);
+    } catch (const ConnectionError&) {
+        context_.reset();
+        throw;
     }
     return queues_changed;
 }

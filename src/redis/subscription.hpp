@@ -52,6 +52,7 @@ class Subscription {
     };
     bool drain();
 
+    RedisOptions options_;
     std::unique_ptr<redisContext, ContextDeleter> context_;
     int wake_fd_;
     bool enabled_ = false;

@@ -1,7 +1,8 @@
-// FC-13 timings: the dashboard's failed page over HTTP with a large failure list.
+// FC-13 timings: the failed list at scale, through the library and over HTTP.
 // Loads N failures (~1 KiB each, 20 classes) into namespace "bench" of a private Redis,
-// starts the dashboard in-process on a free port, and reports p50/p95 of the first
-// page, the last page, the first request of a class filter, and one "clear all".
+// reports p50/p95 of a page of 20 through Client::failures (first, middle, last), then
+// starts the dashboard in-process on a free port and reports the first page, the last
+// page, the first request of a class filter, and one "clear all".
 //
 //   web_failures REDIS_URL [N=200000]   (writes to namespace "bench"; clears its list)
 
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "redis/connection.hpp"
+#include "resque/client.hpp"
 #include "resque/logging.hpp"
 #include "web/server.hpp"
 
@@ -49,6 +51,26 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+void print_times(const char* label, std::vector<double> times) {
+    std::sort(times.begin(), times.end());
+    std::printf("%-28s p50 %7.2f ms   p95 %7.2f ms\n", label, times[times.size() / 2],
+                times[times.size() * 95 / 100]);
+}
+
+void report_library(resque::Client& client, const char* label, long long offset) {
+    std::vector<double> times;
+    for (int i = 0; i < 50; ++i) {
+        const auto start = Clock::now();
+        auto page = client.failures(offset, 20);
+        times.push_back(ms_since(start));
+        if (page.size() != 20) {
+            std::fprintf(stderr, "%s: got %zu entries\n", label, page.size());
+            return;
+        }
+    }
+    print_times(label, std::move(times));
+}
+
 void report(httplib::Client& client, const char* label, const std::string& path) {
     std::vector<double> times;
     for (int i = 0; i < 50; ++i) {
@@ -60,9 +82,7 @@ void report(httplib::Client& client, const char* label, const std::string& path)
             return;
         }
     }
-    std::sort(times.begin(), times.end());
-    std::printf("%-28s p50 %7.2f ms   p95 %7.2f ms\n", label, times[times.size() / 2],
-                times[times.size() * 95 / 100]);
+    print_times(label, std::move(times));
 }
 
 }  // namespace
@@ -80,6 +100,12 @@ int main(int argc, char** argv) {
     resque::redis::Connection redis(options);
     load(redis, count);
 
+    std::printf("%d failures\n", count);
+    resque::Client library(options);
+    report_library(library, "library: first page", 0);
+    report_library(library, "library: middle page", count / 2);
+    report_library(library, "library: last page", count - 20);
+
     resque::web::WebOptions web_options;
     web_options.port = 0;
     resque::web::WebServer server(options, web_options);
@@ -88,7 +114,6 @@ int main(int argc, char** argv) {
     httplib::Client client("127.0.0.1", port);
     client.set_read_timeout(std::chrono::seconds(60));
 
-    std::printf("%d failures\n", count);
     report(client, "first page", "/api/failed?offset=0&count=20");
     report(client, "last page", "/api/failed?offset=" + std::to_string(count - 20) + "&count=20");
     report(client, "class filter, first request", "/api/failed?class=Job7&count=20");

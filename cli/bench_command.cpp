@@ -35,8 +35,14 @@ void add_bench_command(CLI::App& app, GlobalOptions& globals) {
                         "idle pool whose memory is measured (0: skip)")
         ->check(number_in(0, 256))
         ->capture_default_str();
+    auto budget_ms = std::make_shared<int>(2);
+    command->add_option("--prefetch-budget-ms", *budget_ms,
+                        "work a worker's batch may hold (raise under a profiler)")
+        ->check(number_in(1, 60'000))
+        ->capture_default_str();
     command->add_flag("--json", *json_output, "also print the figures as JSON on the last line");
-    command->callback([&globals, options, json_output] {
+    command->callback([&globals, options, json_output, budget_ms] {
+        options->prefetch_budget = std::chrono::milliseconds(*budget_ms);
         auto result = run_bench(globals.redis(), *options, [](const std::string& line) {
             std::printf("%s\n", line.c_str());
             std::fflush(stdout);
@@ -50,6 +56,8 @@ void add_bench_command(CLI::App& app, GlobalOptions& globals) {
                     {"pickup_p99_ms", result.pickup_p99_ms},
                     {"pickup_max_ms", result.pickup_max_ms},
                     {"rss_mb", result.rss_mb},
+                    {"rss_growth_mb", result.rss_growth_mb},
+                    {"redis_usec_per_job", result.redis_usec_per_job},
                     {"idle_pool_pss_mb", result.idle_pool_pss_mb},
                     {"redis_commands_per_job", result.redis_commands_per_job},
                     {"round_trips_per_job", result.round_trips_per_job}});

@@ -20,7 +20,7 @@ struct SchedulerArgs {
     std::string zone = "UTC";
     double lock_ttl_seconds = 30;
     std::string lock_prefix;
-    std::size_t batch_size = 100;
+    std::size_t batch_size = 1000;
     std::string missed_runs = "skip";
     double missed_after_seconds = 60;
     std::string identity;

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "client_state.hpp"
+#include "pause_value.hpp"
 
 namespace resque {
 namespace {
@@ -55,19 +56,6 @@ WorkerInfo make_worker(std::string id, std::span<const redis::Reply, 5> replies)
     worker.processed = counter(replies[3]);
     worker.failed = counter(replies[4]);
     return worker;
-}
-
-std::string_view trim(std::string_view text) {
-    const auto blank = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-    while (!text.empty() && blank(text.front())) text.remove_prefix(1);
-    while (!text.empty() && blank(text.back())) text.remove_suffix(1);
-    return text;
-}
-
-bool equals_ignoring_case(std::string_view text, std::string_view lower) {
-    return std::equal(text.begin(), text.end(), lower.begin(), lower.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == b;
-    });
 }
 
 }  // namespace
@@ -140,8 +128,7 @@ bool Client::paused() {
     const auto value = state_->with_connection([&](redis::Connection& redis) {
         return redis.command({"GET", key}).as_optional_string();
     });
-    // Ruby workers compare the trimmed value case-insensitively with "true".
-    return value && equals_ignoring_case(trim(*value), "true");
+    return pauses_workers(value);
 }
 
 }  // namespace resque

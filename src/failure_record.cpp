@@ -73,7 +73,14 @@ std::vector<std::string> backtrace_of(const nlohmann::json& record) {
 }  // namespace
 
 std::string FailureRecord::encode() const {
-    std::string out = "{\"failed_at\":";
+    // Sized up front so that a large payload is copied into the record once, not again
+    // each time the string grows (FC-07). Escaping may still add a little.
+    std::size_t size = 256 + failed_at.size() + payload_json.size() + exception.size() +
+                       error.size() + worker.size() + queue.size();
+    for (const auto& line : backtrace) size += line.size() + 3;
+    std::string out;
+    out.reserve(size);
+    out += "{\"failed_at\":";
     append_text(out, failed_at);
     out += ",\"payload\":";
     append_payload(out, payload_json);

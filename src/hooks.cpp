@@ -16,6 +16,10 @@ void Hooks::run_after_enqueue(std::string_view queue, const Job& job) const {
     for (const auto& hook : after_enqueue_) hook(queue, job);
 }
 
+void Hooks::run_before_delayed_enqueue(std::string_view queue, const Job& job) const {
+    for (const auto& hook : before_delayed_enqueue_) hook(queue, job);
+}
+
 bool Hooks::run_before_dequeue(std::string_view queue, const Job& job) const {
     bool allowed = true;
     for (const auto& hook : before_dequeue_) allowed = hook(queue, job) && allowed;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,20 @@ struct DelayedTime {
     SysSeconds at;
     long long size = 0;            ///< jobs due at `at`
     std::vector<DelayedJob> jobs;  ///< the first of them, in insertion order
+};
+
+/// A job to delay (used by enqueue_many_at): its queue, due time and job.
+struct TimedJob {
+    std::string queue;
+    std::chrono::system_clock::time_point at;
+    Job job;
+};
+
+/// What enqueue_many_at did: how many jobs it delayed, and how many it pushed at once
+/// because their time had passed.
+struct DelayCounts {
+    std::size_t delayed = 0;
+    std::size_t enqueued_now = 0;
 };
 
 /// The outcome of enqueue_at: delayed, or pushed at once because the time had passed
@@ -68,6 +83,15 @@ class DelayedQueue {
     /// PayloadError when `payload` is not a valid job.
     DelayOutcome enqueue_raw_at(std::string_view queue, std::chrono::system_clock::time_point at,
                                 std::string_view payload);
+    /// enqueue_at for many jobs, one round trip per `batch_size` jobs due at the same time
+    /// (at most 1,000). Every job is validated and encoded first: a bad one throws
+    /// PayloadError naming its index, or UsageError for an empty queue, and nothing is
+    /// written. Jobs due at one time keep their order in its list. Each batch is written
+    /// by one script (entries, timestamps indexes, then the due time), so a scheduler
+    /// moving that time meanwhile sees whole batches; a crash midway leaves the earlier
+    /// batches written. Jobs whose time has passed are pushed at once, in pipelined
+    /// SADD + RPUSH, as enqueue_at pushes them.
+    DelayCounts enqueue_many_at(std::span<const TimedJob> jobs, std::size_t batch_size = 1000);
     /// enqueue_at(now + delay).
     DelayOutcome enqueue_in(std::string_view queue, std::chrono::system_clock::duration delay,
                             const Job& job);

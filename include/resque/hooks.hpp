@@ -26,6 +26,10 @@ struct FailureInfo {
 ///
 /// - `before_enqueue`: all run; any returning false vetoes the push (nothing written).
 /// - `after_enqueue`, `after_dequeue`: run after the Redis write; exceptions propagate.
+/// - `before_delayed_enqueue` (resque-scheduler's): before a scheduler moves a due
+///   delayed job to its queue, ahead of that move's before_enqueue hooks; cannot veto.
+///   A Scheduler given these Hooks runs the enqueue hooks for the jobs it moves and the
+///   recurring runs it enqueues (see resque/scheduler.hpp for when they may repeat).
 /// - `before_dequeue`: any returning false vetoes the removal.
 /// - `before_perform`: throwing DontPerform skips the job; any other exception fails it.
 /// - `around_perform`: the first registered is outermost; each must call `next()`, or
@@ -54,6 +58,9 @@ class Hooks {
 
     void before_enqueue(JobPredicate hook) { before_enqueue_.push_back(std::move(hook)); }
     void after_enqueue(JobAction hook) { after_enqueue_.push_back(std::move(hook)); }
+    void before_delayed_enqueue(JobAction hook) {
+        before_delayed_enqueue_.push_back(std::move(hook));
+    }
     void before_dequeue(JobPredicate hook) { before_dequeue_.push_back(std::move(hook)); }
     void after_dequeue(JobAction hook) { after_dequeue_.push_back(std::move(hook)); }
     void before_perform(JobAction hook) { before_perform_.push_back(std::move(hook)); }
@@ -73,6 +80,13 @@ class Hooks {
     /// True unless a before_enqueue hook returned false. All hooks run (as in Resque).
     [[nodiscard]] bool run_before_enqueue(std::string_view queue, const Job& job) const;
     void run_after_enqueue(std::string_view queue, const Job& job) const;
+    void run_before_delayed_enqueue(std::string_view queue, const Job& job) const;
+    /// Whether any before/after_enqueue or before_delayed_enqueue hook is registered
+    /// (the scheduler decodes moved jobs only when one is).
+    [[nodiscard]] bool has_enqueue_hooks() const noexcept {
+        return !before_enqueue_.empty() || !after_enqueue_.empty() ||
+               !before_delayed_enqueue_.empty();
+    }
     [[nodiscard]] bool run_before_dequeue(std::string_view queue, const Job& job) const;
     void run_after_dequeue(std::string_view queue, const Job& job) const;
     /// Runs before hooks, the around chain wrapping `perform`, then after hooks.
@@ -100,8 +114,8 @@ class Hooks {
 
  private:
     std::vector<JobPredicate> before_enqueue_, before_dequeue_;
-    std::vector<JobAction> after_enqueue_, after_dequeue_, before_perform_, after_perform_,
-        before_fork_, after_fork_;
+    std::vector<JobAction> after_enqueue_, before_delayed_enqueue_, after_dequeue_,
+        before_perform_, after_perform_, before_fork_, after_fork_;
     std::vector<Around> around_perform_;
     std::vector<FailureAction> on_failure_;
     std::vector<WorkerAction> worker_start_, worker_stop_, before_pause_, after_pause_,

@@ -82,7 +82,12 @@ struct Schedule {
 
     /// The job one run enqueues, with resque-scheduler's rule for `args`: an array is
     /// the argument list, an object or scalar is one argument, missing means none.
+    /// Job args are nlohmann::json, whose objects sort their keys; payload() keeps them.
     [[nodiscard]] Job job() const;
+    /// The payload one run enqueues, `{"class":...,"args":[...]}` in Ruby's encoding with
+    /// every hash's keys in the order written (YAML or stored JSON), as resque-scheduler
+    /// enqueues it. Throws PayloadError (naming the schedule) for text that is not UTF-8.
+    [[nodiscard]] std::string payload() const;
     /// Whether the entry fires by itself (has cron or every).
     [[nodiscard]] bool recurring() const noexcept { return cron || every; }
     /// The next run strictly after `after`. `anchor` is the run an `every` schedule
@@ -91,6 +96,9 @@ struct Schedule {
                                                        std::optional<SysSeconds> anchor) const;
     /// `cron: 0 5 * * *` or `every: 30s`, for listings.
     [[nodiscard]] std::string describe_timing() const;
+
+ private:
+    [[nodiscard]] nlohmann::ordered_json ordered_args() const;
 };
 
 /// Builds a schedule from one config object. `class` defaults to the name (as

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "resque/hooks.hpp"
 #include "resque/redis_options.hpp"
 #include "resque/schedule.hpp"
 
@@ -35,8 +36,10 @@ struct SchedulerOptions {
     std::chrono::milliseconds lock_ttl{std::chrono::seconds(30)};
     /// Extra segment of the lock key (RESQUE_SCHEDULER_MASTER_LOCK_PREFIX).
     std::string lock_prefix;
-    /// Delayed jobs moved per script call (DELAYED_REQUEUE_BATCH_SIZE).
-    std::size_t batch_size = 100;
+    /// Delayed jobs moved per script call (DELAYED_REQUEUE_BATCH_SIZE; Ruby's default is
+    /// 100). A call of 1,000 holds Redis for a few milliseconds and moves a dense second
+    /// about twice as fast as 100 (bench/scheduler_lag, docs/performance.md).
+    std::size_t batch_size = 1000;
     /// A recurring run overdue by more than this counts as missed (see policy); a run
     /// overdue by less (a leader change, a busy moment) is enqueued, late but once.
     std::chrono::seconds missed_after{60};
@@ -48,6 +51,20 @@ struct SchedulerOptions {
     std::string identity;
     /// "Now" (injectable for tests); default: the system clock.
     std::function<std::chrono::system_clock::time_point()> clock;
+    /// Enqueue hooks, run on the scheduler's thread as resque-scheduler runs a loaded
+    /// class's hooks (the `resque scheduler` command has none):
+    ///  - a recurring run: before_enqueue (a veto records the run as done, nothing is
+    ///    enqueued), then after_enqueue once it is in its queue. A run another scheduler
+    ///    took first ran the before hooks here too, but not after_enqueue.
+    ///  - a due delayed job: before_delayed_enqueue, then before_enqueue (a veto drops
+    ///    the job, as Ruby's popped-then-vetoed job is gone), after_enqueue once moved.
+    ///    Hooks run per job around the batched move, which stays one script call per
+    ///    batch; before hooks run again for a batch that lost a race and is re-read.
+    ///  A before hook that throws counts as a veto for a recurring run (Ruby logs and
+    ///  loses that run too) and sets a delayed job aside in `<ns>:cpp:delayed_invalid`;
+    ///  an after_enqueue that throws is logged. Neither stops the scheduler.
+    /// Without enqueue hooks nothing is decoded and moves cost no more.
+    Hooks hooks;
 };
 
 /// One scheduler process's loop.

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -36,6 +37,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kNoop = "Resque::Bench::Noop";
 constexpr const char* kPickup = "Resque::Bench::Pickup";
 constexpr int kMaxPickup = 100000;
+constexpr int kRssBaseJobs = 10000;  // the "after 10k jobs" memory baseline
 
 // Written by the worker processes, read by the bench process.
 struct SharedLatencies {
@@ -61,6 +63,7 @@ std::string queue_name(int i) { return fmt::format("bench_{}", i); }
 struct CommandCounts {
     long long all = 0;
     long long top_level = 0;
+    long long usec = 0;  // server time spent in them (script calls include their commands)
 };
 
 CommandCounts command_counts(redis::Connection& redis) {
@@ -75,6 +78,9 @@ CommandCounts command_counts(redis::Connection& redis) {
         long long calls = std::stoll(line.substr(at + 6));
         std::string name = line.substr(8, line.find(':') - 8);
         counts.all += calls;
+        if (auto usec = line.find(",usec="); usec != std::string::npos) {
+            counts.usec += std::stoll(line.substr(usec + 6));
+        }
         // Inside take.lua only these run; a worker sends EVALSHA, and the idle wait
         // and the bench's own polling use the rest.
         if (name == "evalsha" || name == "eval" || name == "get" || name == "smembers" ||
@@ -105,6 +111,7 @@ pid_t start_pool(const RedisOptions& redis, const BenchOptions& options, SharedL
         WorkerOptions worker_options;
         worker_options.queues = {"*"};
         worker_options.concurrency = options.workers;
+        worker_options.prefetch_budget = options.prefetch_budget;
         WorkerPool pool(redis, worker_options, bench_handlers(shared));
         pool.handle_signals();
         pool.run();
@@ -147,13 +154,22 @@ std::vector<pid_t> children_of(pid_t parent) {
     return pids;
 }
 
-double peak_rss_mb(pid_t pid) {
+// A `/proc/<pid>/status` size field (e.g. "VmHWM:", "VmRSS:") in MB.
+double status_mb(pid_t pid, const std::string& field) {
     std::ifstream status(fmt::format("/proc/{}/status", pid));
     std::string line;
     while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+        if (line.rfind(field, 0) == 0) return std::stod(line.substr(field.size())) / 1024.0;
     }
     return 0;
+}
+
+double peak_rss_mb(pid_t pid) { return status_mb(pid, "VmHWM:"); }
+
+std::map<pid_t, double> rss_by_worker(pid_t pool) {
+    std::map<pid_t, double> sizes;
+    for (pid_t pid : children_of(pool)) sizes[pid] = status_mb(pid, "VmRSS:");
+    return sizes;
 }
 
 // Proportional set size: shared pages count once across the processes sharing them.
@@ -236,18 +252,32 @@ BenchResult run_bench(const RedisOptions& redis_options, const BenchOptions& opt
     start = Clock::now();
     pid_t pool = start_pool(bench_redis, options, shared);
     try {
-        wait_processed(admin, processed_key, options.jobs, std::chrono::seconds(600));
+        // Memory is sampled once the workers have run kRssBaseJobs jobs, and at the end.
+        std::map<pid_t, double> rss_base;
+        if (options.jobs >= 2 * kRssBaseJobs) {
+            wait_processed(admin, processed_key, kRssBaseJobs, std::chrono::seconds(600));
+            rss_base = rss_by_worker(pool);
+        }
+        wait_processed(admin, processed_key, options.jobs, std::chrono::seconds(3600));
         double seconds = seconds_since(start);
+        for (const auto& [pid, mb] : rss_by_worker(pool)) {
+            if (rss_base.contains(pid)) {
+                result.rss_growth_mb = std::max(result.rss_growth_mb, mb - rss_base[pid]);
+            }
+        }
         CommandCounts after = command_counts(admin);
         result.drain_jobs_per_s = options.jobs / seconds;
         result.redis_commands_per_job = static_cast<double>(after.all - before.all) / options.jobs;
         result.round_trips_per_job =
             static_cast<double>(after.top_level - before.top_level) / options.jobs;
+        result.redis_usec_per_job = static_cast<double>(after.usec - before.usec) / options.jobs;
         say(
             fmt::format("drain ({} workers, {} queues): {:.0f} jobs/s, {:.2f} Redis commands "
-                        "and {:.2f} round trips per job (including the bench's polling)",
+                        "and {:.2f} round trips per job (including the bench's polling), {:.2f} "
+                        "µs of Redis time per job",
                         options.workers, options.queues, result.drain_jobs_per_s,
-                        result.redis_commands_per_job, result.round_trips_per_job));
+                        result.redis_commands_per_job, result.round_trips_per_job,
+                        result.redis_usec_per_job));
 
         // 4. pick-up latency, idle workers, paced
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -271,6 +301,10 @@ BenchResult run_bench(const RedisOptions& redis_options, const BenchOptions& opt
         for (pid_t pid : children_of(pool))
             result.rss_mb = std::max(result.rss_mb, peak_rss_mb(pid));
         say(fmt::format("peak RSS of a worker process: {:.1f} MB", result.rss_mb));
+        if (options.jobs >= 2 * kRssBaseJobs) {
+            say(fmt::format("worker RSS growth from {} jobs to {} jobs: {:.2f} MB", kRssBaseJobs,
+                            options.jobs, result.rss_growth_mb));
+        }
     } catch (...) {
         stop_pool(pool);
         ::munmap(memory, sizeof(SharedLatencies));

@@ -451,6 +451,36 @@ bool DomBuilder::open(Json container) {
     return true;
 }
 
+// Accepts what DomBuilder accepts, building nothing.
+class Validator {
+ public:
+    using Json = nlohmann::json;
+    explicit Validator(std::size_t max_depth) : max_depth_(max_depth) {}
+
+    bool null() { return true; }
+    bool boolean(bool) { return true; }
+    bool number_integer(Json::number_integer_t) { return true; }
+    bool number_unsigned(Json::number_unsigned_t) { return true; }
+    bool number_float(Json::number_float_t, const std::string&) { return true; }
+    bool string(std::string&) { return true; }
+    bool binary(Json::binary_t&) { return false; }
+    bool key(std::string&) { return true; }
+    bool start_object(std::size_t) { return open(); }
+    bool end_object() { return close(); }
+    bool start_array(std::size_t) { return open(); }
+    bool end_array() { return close(); }
+    bool parse_error(std::size_t, const std::string&, const Json::exception&) { return false; }
+
+ private:
+    bool open() { return ++depth_ <= max_depth_; }
+    bool close() {
+        --depth_;
+        return true;
+    }
+    std::size_t max_depth_;
+    std::size_t depth_ = 0;
+};
+
 // ---- raw_member: a scanner over text already known to be valid JSON --------------------
 
 class Scanner {
@@ -633,6 +663,13 @@ nlohmann::json parse(std::string_view text, std::string_view what, std::size_t m
     [[maybe_unused]] const bool complete = nlohmann::json::sax_parse(text, &builder);
     assert(complete);
     return builder.take();
+}
+
+bool is_object(std::string_view text, std::size_t max_depth) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || text[first] != '{') return false;
+    Validator validator(max_depth);
+    return nlohmann::json::sax_parse(text, &validator);
 }
 
 std::string_view raw_member(std::string_view text, std::string_view key) {

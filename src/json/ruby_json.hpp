@@ -41,6 +41,11 @@ void append_value(std::string& out, const nlohmann::ordered_json& value);
 [[nodiscard]] nlohmann::json parse(std::string_view text, std::string_view what,
                                    std::size_t max_depth = 512);
 
+/// True if `text` is one JSON object that parse() would accept (same depth rule),
+/// checked without building it: the cheap test of whether a payload can be embedded
+/// as-is in a record.
+[[nodiscard]] bool is_object(std::string_view text, std::size_t max_depth = 512);
+
 /// True if `text` is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
 

@@ -1,5 +1,10 @@
 #include "redis/connection.hpp"
 
+// hiredis 0.14's sds.h declares its functions without C linkage for C++, and hiredis.h
+// includes it outside its own extern "C": include it first, with C linkage.
+extern "C" {
+#include <hiredis/sds.h>
+}
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -57,6 +62,21 @@ Reply convert(const redisReply* raw) {
 }
 
 bool is_error(const redisReply* raw) { return raw->type == REDIS_REPLY_ERROR; }
+
+// hiredis keeps its read buffer at the size of the largest reply read so far, until more
+// bytes arrive on the connection. After a 64 MiB job that is 64 MiB held through the
+// whole job (FC-07): give it back as soon as it holds nothing unread, as hiredis itself
+// would on the next read.
+void release_read_buffer(redisContext* context) noexcept {
+    redisReader* reader = context->reader;
+    if (reader == nullptr || reader->len != 0 || reader->maxbuf == 0) return;
+    if (sdsavail(reader->buf) <= reader->maxbuf) return;
+    sds empty = sdsempty();
+    if (empty == nullptr) return;  // out of memory: keep the old buffer, it still works
+    sdsfree(reader->buf);
+    reader->buf = empty;
+    reader->pos = 0;
+}
 
 }  // namespace
 
@@ -131,22 +151,31 @@ Reply Connection::read_reply(std::string_view what) {
     void* raw = nullptr;
     if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) fail_io(what);
     OwnedReply owned(raw);
+    release_read_buffer(context_.get());
     auto* reply = static_cast<redisReply*>(raw);
     if (is_error(reply)) throw ReplyError(std::string(reply->str, reply->len));
     return convert(reply);
 }
 
+// RESP: `*<argc>\r\n` then `$<len>\r\n<arg>\r\n` per argument. Formatted here in one
+// buffer: hiredis's own formatter costs several times more per command (callgrind,
+// docs/performance.md).
 void Connection::append(std::span<const std::string_view> argv, std::string_view what) {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
+    std::size_t size = 16;
+    for (auto arg : argv) size += arg.size() + 16;
+    std::string out;
+    out.reserve(size);
+    out += '*';
+    out += std::to_string(argv.size());
+    out += "\r\n";
     for (auto arg : argv) {
-        ptrs.push_back(arg.data());
-        lens.push_back(arg.size());
+        out += '$';
+        out += std::to_string(arg.size());
+        out += "\r\n";
+        out.append(arg);
+        out += "\r\n";
     }
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
-                               lens.data()) != REDIS_OK) {
+    if (redisAppendFormattedCommand(context_.get(), out.data(), out.size()) != REDIS_OK) {
         fail_io(what);
     }
 }
@@ -186,6 +215,23 @@ void Connection::send(std::span<const Command> commands) {
     deferred_ += static_cast<int>(commands.size());
 }
 
+Reply Connection::read_sent() {
+    if (!context_ || deferred_ == 0) throw std::logic_error("read_sent: nothing was sent");
+    --deferred_;
+    return read_reply("sent command");
+}
+
+int Connection::socket() const noexcept { return context_ ? context_->fd : -1; }
+
+void Connection::send_eval(std::string_view name, std::span<const std::string> keys,
+                           std::span<const std::string> args) {
+    ensure_connected();
+    Command argv{"EVALSHA", std::string(load_script(name)), std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    send(argv);
+}
+
 Reply Connection::command(std::initializer_list<std::string_view> argv) {
     return command(std::span<const std::string_view>(argv.begin(), argv.size()));
 }
@@ -198,19 +244,9 @@ Reply Connection::command(const Command& argv) {
 std::vector<Reply> Connection::pipeline(std::span<const Command> commands) {
     ensure_connected();
     discard_deferred();
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
     for (const auto& argv : commands) {
-        ptrs.clear();
-        lens.clear();
-        for (const auto& arg : argv) {
-            ptrs.push_back(arg.data());
-            lens.push_back(arg.size());
-        }
-        if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), ptrs.data(),
-                                   lens.data()) != REDIS_OK) {
-            fail_io("pipeline");
-        }
+        std::vector<std::string_view> views(argv.begin(), argv.end());
+        append(views, "pipeline");
     }
     std::vector<Reply> replies;
     replies.reserve(commands.size());

@@ -54,6 +54,16 @@ class Connection {
     /// send() for several commands, written together in one write(): Redis runs them
     /// back to back, before any other client's command, unless the socket splits them.
     void send(std::span<const Command> commands);
+    /// Reads the reply to the oldest send() command still unread, waiting for it (a
+    /// caller of a blocking command polls socket() first). An error reply throws.
+    Reply read_sent();
+    /// The connected socket, to poll while a blocking command sent with send() waits;
+    /// -1 when not connected.
+    [[nodiscard]] int socket() const noexcept;
+    /// send() of the embedded script `name` by EVALSHA (loaded first if needed, which
+    /// waits). A server that lost its scripts meanwhile makes it a deferred error.
+    void send_eval(std::string_view name, std::span<const std::string> keys,
+                   std::span<const std::string> args);
     /// Error replies to send() commands seen so far.
     [[nodiscard]] long long deferred_errors() const noexcept { return deferred_errors_; }
 

@@ -5,38 +5,10 @@
 
 #include "log.hpp"
 #include "redis/connection.hpp"
+#include "redis/keyspace_events.hpp"
 #include "resque/errors.hpp"
 
 namespace resque::redis {
-namespace {
-
-// Adds `K` and each of `needed` to the server's notify-keyspace-events when missing.
-bool enable_events(Connection& connection, std::string_view needed) {
-    try {
-        const auto reply = connection.command({"CONFIG", "GET", "notify-keyspace-events"});
-        const auto parts = reply.as_strings();
-        std::string flags = parts.size() == 2 ? parts[1] : "";
-        const bool all = flags.find('A') != std::string::npos;
-        std::string missing;
-        if (flags.find('K') == std::string::npos) missing += 'K';
-        for (char flag : needed) {
-            if (!all && flags.find(flag) == std::string::npos) missing += flag;
-        }
-        if (!missing.empty()) {
-            connection.command({"CONFIG", "SET", "notify-keyspace-events", flags + missing});
-        }
-        return true;
-    } catch (const ReplyError& error) {
-        log::get("scheduler")
-            ->warn(
-                "keyspace notifications unavailable ({}); the scheduler looks at Redis on a "
-                "short timer instead",
-                error.what());
-        return false;
-    }
-}
-
-}  // namespace
 
 void KeyWatch::ContextDeleter::operator()(redisContext* context) const noexcept {
     redisFree(context);
@@ -44,9 +16,12 @@ void KeyWatch::ContextDeleter::operator()(redisContext* context) const noexcept 
 
 KeyWatch::KeyWatch(const RedisOptions& options, const std::vector<std::string>& keys,
                    std::string_view event_flags, int wake_fd)
-    : wake_fd_(wake_fd) {
+    : options_(options), wake_fd_(wake_fd) {
     Connection setup(options);
-    if (!enable_events(setup, event_flags)) return;
+    if (!enable_keyspace_events(setup, event_flags, "scheduler",
+                                "the scheduler looks at Redis on a short timer instead")) {
+        return;
+    }
     const std::string prefix = "__keyspace@" + std::to_string(options.db) + "__:";
     for (const std::string& key : keys) setup.command({"SUBSCRIBE", prefix + key});
     context_.reset(setup.release_context());
@@ -60,20 +35,12 @@ bool KeyWatch::wait(std::chrono::milliseconds timeout) {
     if (ready <= 0 || !context_ || (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
         return false;
     }
-    if (redisBufferRead(context_.get()) != REDIS_OK) {
-        context_.reset();
-        throw ConnectionError("keyspace notification subscription dropped");
-    }
     bool changed = false;
-    for (;;) {
-        void* raw = nullptr;
-        if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) {
-            context_.reset();
-            throw ConnectionError("keyspace notification subscription: protocol error");
-        }
-        if (raw == nullptr) break;
-        changed = true;
-        freeReplyObject(raw);
+    try {
+        read_messages(context_.get(), options_, [&](const redisReply&) { changed = true; });
+    } catch (const ConnectionError&) {
+        context_.reset();
+        throw;
     }
     return changed;
 }

@@ -41,6 +41,7 @@ class KeyWatch {
         void operator()(redisContext* context) const noexcept;
     };
 
+    RedisOptions options_;
     std::unique_ptr<redisContext, ContextDeleter> context_;
     int wake_fd_;
 };

@@ -17,6 +17,8 @@ std::string Keys::queue(std::string_view name) const {
 
 std::string Keys::worker(std::string_view id) const { return key("worker:").append(id); }
 
+std::string Keys::landing(std::string_view id) const { return key("cpp:landing:").append(id); }
+
 std::string Keys::worker_started(std::string_view id) const {
     return worker(id).append(":started");
 }

@@ -44,6 +44,11 @@ class Keys {
     [[nodiscard]] std::string inflight() const { return key("cpp:inflight"); }
     /// Worker id -> index (in its held batch) of the job it is running; absent = 0.
     [[nodiscard]] std::string running_index() const { return key("cpp:inflight:running"); }
+    /// An idle worker's landing list: its blocking pop moves a job here, and the next
+    /// take.lua call makes it the worker's batch (worker/idle_pop.hpp).
+    [[nodiscard]] std::string landing(std::string_view id) const;
+    /// Worker id -> JSON-encoded name of the queue its landing list is fed from.
+    [[nodiscard]] std::string landing_queues() const { return key("cpp:landing"); }
     /// RedisMultiQueue failure list for `queue`: `<ns>:<queue>_failed`.
     [[nodiscard]] std::string queue_failed(std::string_view queue) const;
     /// A failure list by the name Resque's failure API uses for it: `failed` (the

@@ -38,12 +38,27 @@ std::optional<std::string> Reply::as_optional_string() const {
     return as_string();
 }
 
-std::vector<std::string> Reply::as_strings() const {
+std::vector<std::string> Reply::as_strings() const& {
     if (type != Type::kArray) unexpected(*this, "array");
     std::vector<std::string> out;
     out.reserve(elements.size());
     for (const auto& element : elements) {
         out.push_back(element.is_nil() ? std::string() : element.as_string());
+    }
+    return out;
+}
+
+std::vector<std::string> Reply::as_strings() && {
+    if (type != Type::kArray) unexpected(*this, "array");
+    std::vector<std::string> out;
+    out.reserve(elements.size());
+    for (auto& element : elements) {
+        if (element.is_nil()) {
+            out.emplace_back();
+        } else {
+            (void)element.as_string();  // throws unless a string
+            out.push_back(std::move(element.str));
+        }
     }
     return out;
 }

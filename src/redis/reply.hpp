@@ -25,7 +25,9 @@ struct Reply {
     /// nullopt for nil, else as_string().
     [[nodiscard]] std::optional<std::string> as_optional_string() const;
     /// Every element as a string (nil elements become empty); throws if not an array.
-    [[nodiscard]] std::vector<std::string> as_strings() const;
+    [[nodiscard]] std::vector<std::string> as_strings() const&;
+    /// The same, moving the strings out of a reply no longer needed (large payloads).
+    [[nodiscard]] std::vector<std::string> as_strings() &&;
 };
 
 }  // namespace resque::redis

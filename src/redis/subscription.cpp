@@ -6,6 +6,7 @@
 
 #include "log.hpp"
 #include "redis/connection.hpp"
+#include "redis/keyspace_events.hpp"
 #include "resque/errors.hpp"
 
 namespace resque::redis {
@@ -21,28 +22,14 @@ std::string escape_pattern(std::string_view text) {
     return out;
 }
 
-bool has_list_events(std::string_view flags) {
-    bool keyspace = flags.find('K') != std::string_view::npos;
-    bool lists = flags.find('l') != std::string_view::npos || flags.find('A') != std::string_view::npos;
-    return keyspace && lists;
+// List events that cannot make a queue non-empty.
+bool removes_only(std::string_view event) {
+    return event == "lpop" || event == "rpop" || event == "ltrim" || event == "lrem" ||
+           event == "lset" || event == "del" || event == "expired" || event == "evicted" ||
+           event == "rename_from" || event == "expire";
 }
 
-// Makes sure the server publishes keyspace events for lists and sets.
-bool enable_notifications(Connection& connection) {
-    try {
-        auto reply = connection.command({"CONFIG", "GET", "notify-keyspace-events"});
-        std::string flags = reply.as_strings().size() == 2 ? reply.as_strings()[1] : "";
-        bool sets = flags.find('s') != std::string::npos || flags.find('A') != std::string::npos;
-        if (has_list_events(flags) && sets) return true;
-        connection.command({"CONFIG", "SET", "notify-keyspace-events", flags + "Kls"});
-        return true;
-    } catch (const ReplyError& error) {
-        log::worker()->warn(
-            "keyspace notifications unavailable ({}); idle workers will poll instead",
-            error.what());
-        return false;
-    }
-}
+std::string_view text_of(const redisReply* reply) { return {reply->str, reply->len}; }
 
 }  // namespace
 
@@ -50,43 +37,54 @@ void Subscription::ContextDeleter::operator()(redisContext* context) const noexc
     redisFree(context);
 }
 
-Subscription::Subscription(const RedisOptions& options, int wake_fd) : wake_fd_(wake_fd) {
+Subscription::Subscription(const RedisOptions& options, int wake_fd)
+    : options_(options), wake_fd_(wake_fd) {
     Connection setup(options);
-    enabled_ = enable_notifications(setup);
+    // Lists (queues), sets (the queue set), strings and generic events (the pause key;
+    // RENAME/RESTORE onto a queue key).
+    enabled_ = enable_keyspace_events(setup, "ls$g", "worker",
+                                      "idle workers will poll instead");
     if (!enabled_) return;
 
     // Subscribe on the connection that already did AUTH and SELECT, then take it over.
     std::string db = std::to_string(options.db);
     std::string prefix = "__keyspace@" + db + "__:" + options.key_namespace + ":";
     queues_channel_ = prefix + "queues";
-    std::string pattern = escape_pattern(prefix + "queue:") + "*";
+    queue_channel_prefix_ = prefix + "queue:";
+    std::string pattern = escape_pattern(queue_channel_prefix_) + "*";
     setup.command({"PSUBSCRIBE", pattern});
     setup.command({"SUBSCRIBE", queues_channel_});
+    pause_channel_ = prefix + "pause-all-workers";
+    setup.command({"SUBSCRIBE", pause_channel_});
     context_.reset(setup.release_context());
 }
 
 Subscription::~Subscription() = default;
 
+int Subscription::socket() const noexcept { return context_ ? context_->fd : -1; }
+
 bool Subscription::drain() {
-    if (redisBufferRead(context_.get()) != REDIS_OK) {
-        context_.reset();
-        throw ConnectionError("keyspace notification subscription dropped");
-    }
     bool queues_changed = false;
-    for (;;) {
-        void* raw = nullptr;
-        if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) {
-            context_.reset();
-            throw ConnectionError("keyspace notification subscription: protocol error");
-        }
-        if (raw == nullptr) break;
-        auto* reply = static_cast<redisReply*>(raw);
+    auto on_message = [&](const redisReply& reply) {
         // A message is [message, channel, event] or [pmessage, pattern, channel, event].
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-            std::string_view(reply->element[1]->str, reply->element[1]->len) == queues_channel_) {
+        if (reply.type != REDIS_REPLY_ARRAY) return;
+        if (reply.elements == 3 && text_of(reply.element[1]) == queues_channel_) {
             queues_changed = true;
+        } else if (reply.elements == 3 && text_of(reply.element[1]) == pause_channel_) {
+            pause_changed_ = true;
+        } else if (reply.elements == 4) {
+            std::string_view channel = text_of(reply.element[2]);
+            if (channel.starts_with(queue_channel_prefix_) &&
+                !removes_only(text_of(reply.element[3]))) {
+                pushed_.emplace_back(channel.substr(queue_channel_prefix_.size()));
+            }
         }
-        freeReplyObject(raw);
+    };
+    try {
+        read_messages(context_.get(), options_, on_message);
+    } catch (const ConnectionError&) {
+        context_.reset();
+        throw;
     }
     return queues_changed;
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 
 #include "json/ruby_json.hpp"
@@ -59,6 +60,22 @@ std::size_t remove_every_copy(redis::Connection& redis, const redis::Keys& keys,
         redis.eval("delayed_remove_at.lua", key_list, args).as_integer());
 }
 
+// SADD + RPUSH per run of jobs [begin, end) bound for one queue, as Client::enqueue_many
+// sends them. Payloads are moved into the commands.
+std::vector<Command> push_commands(const redis::Keys& keys,
+                                   std::vector<std::pair<std::string_view, std::string>>& jobs,
+                                   std::size_t begin, std::size_t end) {
+    std::vector<Command> commands;
+    for (std::size_t i = begin; i < end;) {
+        const std::string_view queue = jobs[i].first;
+        commands.push_back({"SADD", keys.queues(), std::string(queue)});
+        Command push{"RPUSH", keys.queue(queue)};
+        for (; i < end && jobs[i].first == queue; ++i) push.push_back(std::move(jobs[i].second));
+        commands.push_back(std::move(push));
+    }
+    return commands;
+}
+
 }  // namespace
 
 DelayedQueue::DelayedQueue(RedisOptions options, Clock clock)
@@ -106,6 +123,47 @@ DelayOutcome DelayedQueue::enqueue_raw_at(std::string_view queue, system_clock::
         scheduler::push_delayed(redis, state_->keys, epoch, entry);
     });
     return DelayOutcome::kDelayed;
+}
+
+DelayCounts DelayedQueue::enqueue_many_at(std::span<const TimedJob> jobs, std::size_t batch_size) {
+    if (batch_size == 0 || batch_size > scheduler::kMaxPushBatch) {
+        throw UsageError(
+            fmt::format("enqueue_many_at: batch_size must be 1 to {}", scheduler::kMaxPushBatch));
+    }
+    // Encode everything before the first write; group by due time, keeping order.
+    const long long now = epoch_of(state_->clock());
+    std::map<long long, std::vector<std::string>> delayed;
+    std::vector<std::pair<std::string_view, std::string>> due_now;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (jobs[i].queue.empty()) throw UsageError(fmt::format("job {}: empty queue name", i));
+        try {
+            const long long epoch = epoch_of(jobs[i].at);
+            if (epoch <= now) {
+                due_now.emplace_back(jobs[i].queue, encode_payload(jobs[i].job));
+            } else {
+                delayed[epoch].push_back(encode_entry(jobs[i].queue, jobs[i].job));
+            }
+        } catch (const PayloadError& error) {
+            throw PayloadError(fmt::format("job {}: {}", i, error.what()));
+        }
+    }
+
+    DelayCounts counts{jobs.size() - due_now.size(), due_now.size()};
+    for (const auto& [epoch, entries] : delayed) {
+        for (std::size_t begin = 0; begin < entries.size(); begin += batch_size) {
+            const auto batch =
+                std::span(entries).subspan(begin, std::min(batch_size, entries.size() - begin));
+            state_->with_connection([&](redis::Connection& redis) {
+                scheduler::push_delayed_many(redis, state_->keys, epoch, batch);
+            });
+        }
+    }
+    for (std::size_t begin = 0; begin < due_now.size(); begin += batch_size) {
+        const std::size_t end = std::min(due_now.size(), begin + batch_size);
+        const auto commands = push_commands(state_->keys, due_now, begin, end);
+        state_->with_connection([&](redis::Connection& redis) { redis.pipeline(commands); });
+    }
+    return counts;
 }
 
 DelayOutcome DelayedQueue::enqueue_in(std::string_view queue, system_clock::duration delay,

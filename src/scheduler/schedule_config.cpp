@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "json/ruby_json.hpp"
 #include "resque/errors.hpp"
 #include "resque/schedule.hpp"
 
@@ -100,20 +101,32 @@ nlohmann::json to_plain(const OrderedJson& value) { return nlohmann::json::parse
 
 }  // namespace
 
-Job Schedule::job() const {
-    Job job{class_name, nlohmann::json::array()};
+// resque-scheduler's rule for `args`: an array is the argument list, anything else
+// (a hash, a scalar) is one argument, missing or null means none.
+OrderedJson Schedule::ordered_args() const {
+    OrderedJson args = OrderedJson::array();
     const auto found = config.find("args");
-    if (found == config.end() || found->is_null()) return job;
-    // resque-scheduler: an array is the argument list; anything else is one argument.
-    // Limitation: Job args are nlohmann::json, whose objects sort their keys, so a hash
-    // argument is enqueued with sorted keys where Ruby keeps the YAML order; workers see
-    // the same data, but a byte-exact dequeue by args must use the sorted form.
-    if (found->is_array()) {
-        job.args = to_plain(*found);
-    } else {
-        job.args.push_back(to_plain(*found));
+    if (found == config.end() || found->is_null()) return args;
+    if (found->is_array()) return *found;
+    args.push_back(*found);
+    return args;
+}
+
+Job Schedule::job() const { return Job{class_name, to_plain(ordered_args())}; }
+
+std::string Schedule::payload() const {
+    // Encoded from the ordered config, not from job(): a hash argument keeps its keys in
+    // the order written, as a Ruby hash does, where job().args would sort them.
+    std::string out = "{\"class\":";
+    try {
+        json::append_string(out, class_name);
+        out += ",\"args\":";
+        json::append_value(out, ordered_args());
+    } catch (const PayloadError& error) {
+        throw PayloadError(fmt::format("schedule \"{}\": {}", name, error.what()));
     }
-    return job;
+    out += '}';
+    return out;
 }
 
 std::optional<SysSeconds> Schedule::next_after(SysSeconds after,
@@ -179,7 +192,7 @@ Schedule parse_schedule(std::string_view name, const OrderedJson& config,
         }
     }
     // The job must be encodable, or every run would fail later.
-    (void)encode_payload(schedule.job());
+    (void)schedule.payload();
     return schedule;
 }
 

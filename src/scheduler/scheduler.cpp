@@ -101,10 +101,14 @@ struct Scheduler::State {
     std::optional<SysSeconds> run_schedules(redis::Connection& connection);
     std::optional<SysSeconds> run_schedule(redis::Connection& connection, const Schedule& schedule,
                                            std::optional<std::string> record);
+    std::string run_payload(const Schedule& schedule);
     bool carry_out(redis::Connection& connection, const Schedule& schedule,
-                   const scheduler::RunDecision& decision, const std::string& expected);
+                   const scheduler::RunDecision& decision, const std::string& expected,
+                   const std::string& payload);
     void sleep_until(redis::KeyWatch* watch, system_clock::time_point wake);
     void release(redis::Connection& connection) noexcept;
+    void start_outage(const RedisError& error);
+    void end_outage();
 
     [[nodiscard]] SysSeconds now() const {
         return std::chrono::floor<std::chrono::seconds>(options.clock());
@@ -119,7 +123,7 @@ struct Scheduler::State {
     std::atomic<bool> stopping{false};
     std::atomic<bool> leader{false};
     bool signals = false;
-    bool outage = false;
+    std::optional<std::chrono::steady_clock::time_point> outage_started;  // while Redis is lost
     std::optional<std::string> last_seen_holder;
     int wake_pipe[2] = {-1, -1};
 };
@@ -163,26 +167,50 @@ void Scheduler::State::reload(redis::Connection& connection) {
 }
 
 void Scheduler::State::move_delayed(redis::Connection& connection) {
-    const auto moved =
-        scheduler::move_due(connection, keys, now().time_since_epoch().count(), options.batch_size);
-    if (moved.moved > 0 || moved.invalid > 0) {
-        log->info("moved due delayed jobs count={} set_aside={}", moved.moved, moved.invalid);
+    const auto moved = scheduler::move_due(connection, keys, now().time_since_epoch().count(),
+                                           options.batch_size, &options.hooks);
+    if (moved.moved > 0 || moved.invalid > 0 || moved.vetoed > 0) {
+        log->info("moved due delayed jobs count={} set_aside={} vetoed={}", moved.moved,
+                  moved.invalid, moved.vetoed);
     }
 }
 
-// Carries out one decision through schedule_run.lua. False: the record was not what the
-// decision was based on (another scheduler got there first).
+// The payload a due run enqueues, or "" when a before_enqueue hook vetoes it (the run is
+// then recorded without an enqueue; a throwing hook counts as a veto and is logged).
+std::string Scheduler::State::run_payload(const Schedule& schedule) {
+    const std::string payload = schedule.payload();
+    if (!options.hooks.has_enqueue_hooks()) return payload;
+    try {
+        if (options.hooks.run_before_enqueue(schedule.queue, schedule.job())) return payload;
+        log->info("recurring run vetoed by a before_enqueue hook schedule={}", schedule.name);
+    } catch (const std::exception& error) {
+        log->error("before_enqueue hook raised; run not enqueued: {} schedule={}", error.what(),
+                   schedule.name);
+    }
+    return {};
+}
+
+// Carries out one decision through schedule_run.lua, enqueueing `payload` unless it is
+// empty. False: the record was not what the decision was based on (another scheduler got
+// there first).
 bool Scheduler::State::carry_out(redis::Connection& connection, const Schedule& schedule,
                                  const scheduler::RunDecision& decision,
-                                 const std::string& expected) {
-    const std::string payload =
-        decision.kind == Kind::kEnqueue ? encode_payload(schedule.job()) : "";
+                                 const std::string& expected, const std::string& payload) {
     const std::vector<std::string> key_list{keys.schedule_runs(), keys.last_enqueued_at(),
                                             keys.queues(), keys.queue(schedule.queue)};
     const std::vector<std::string> args{
         schedule.name,  expected, std::to_string(decision.run->time_since_epoch().count()),
         schedule.queue, payload,  ruby_time::time_to_s(options.clock())};
-    return connection.eval("schedule_run.lua", key_list, args).as_integer() == 1;
+    if (connection.eval("schedule_run.lua", key_list, args).as_integer() != 1) return false;
+
+    if (!payload.empty() && options.hooks.has_enqueue_hooks()) {
+        try {
+            options.hooks.run_after_enqueue(schedule.queue, schedule.job());
+        } catch (const std::exception& error) {
+            log->error("after_enqueue hook raised: {} schedule={}", error.what(), schedule.name);
+        }
+    }
+    return true;
 }
 
 std::optional<SysSeconds> Scheduler::State::run_schedule(redis::Connection& connection,
@@ -192,7 +220,8 @@ std::optional<SysSeconds> Scheduler::State::run_schedule(redis::Connection& conn
         const auto decision = scheduler::plan_run(schedule, parse_epoch(record), now(),
                                                   options.missed_after, options.missed_runs);
         if (decision.kind == Kind::kWait) return decision.run;
-        if (!carry_out(connection, schedule, decision, record.value_or(""))) {
+        const std::string payload = decision.kind == Kind::kEnqueue ? run_payload(schedule) : "";
+        if (!carry_out(connection, schedule, decision, record.value_or(""), payload)) {
             log->debug("schedule run taken by another scheduler schedule={}", schedule.name);
             record = connection.command({"HGET", keys.schedule_runs(), schedule.name})
                          .as_optional_string();
@@ -207,7 +236,7 @@ std::optional<SysSeconds> Scheduler::State::run_schedule(redis::Connection& conn
                       decision.kind == Kind::kEnqueue ? "enqueued once now (policy run-once)"
                                                       : "not enqueued (policy skip)");
         }
-        if (decision.kind == Kind::kEnqueue) {
+        if (!payload.empty()) {
             log->info("enqueued recurring run schedule={} run={} queue={} class={}", schedule.name,
                       iso(*decision.run), schedule.queue, schedule.class_name);
         }
@@ -276,6 +305,26 @@ void Scheduler::State::release(redis::Connection& connection) noexcept {
     leader = false;
 }
 
+// One warning when an outage starts and one line with its length when it ends, as the
+// workers log theirs (worker/outage.hpp); never one line per attempt.
+void Scheduler::State::start_outage(const RedisError& error) {
+    if (!outage_started) {
+        outage_started = std::chrono::steady_clock::now();
+        log->warn("Redis unreachable, retrying with backoff: {} redis={}", error.what(),
+                  redis.describe());
+    }
+    if (leader) log->warn("leadership given up during the outage");
+    leader = false;
+}
+
+void Scheduler::State::end_outage() {
+    if (!outage_started) return;
+    const auto down = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
+                                                               *outage_started);
+    log->info("Redis reachable again after {} ms redis={}", down.count(), redis.describe());
+    outage_started.reset();
+}
+
 void Scheduler::State::run() {
     std::jthread signal_thread;
     if (signals) {
@@ -307,19 +356,12 @@ void Scheduler::State::run() {
                     wake_pipe[0]);
             }
             const auto wake = turn(connection);
-            if (outage) log->info("Redis reachable again redis={}", redis.describe());
-            outage = false;
+            end_outage();
             backoff = milliseconds{50};
             if (!stopping) sleep_until(watch.get(), wake);
         } catch (const RedisError& error) {
             watch.reset();
-            if (!outage) {
-                log->error("Redis step failed, retrying: {} redis={}", error.what(),
-                           redis.describe());
-            }
-            if (leader) log->warn("leadership given up during the outage");
-            leader = false;
-            outage = true;
+            start_outage(error);
             sleep_until(nullptr, options.clock() + backoff);
             backoff = std::min(backoff * 2, milliseconds{2000});
         }

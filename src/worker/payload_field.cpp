@@ -6,11 +6,8 @@
 namespace resque::worker {
 
 std::string payload_field(std::string_view raw) {
-    try {
-        if (json::parse(raw, "payload").is_object()) return std::string(raw);
-    } catch (const PayloadError&) {
-        // Not JSON: stored below as a string so the bytes are kept.
-    }
+    if (json::is_object(raw)) return std::string(raw);
+    // Not a JSON object: stored as a string so the bytes are kept.
     std::string out;
     json::append_string(out, json::scrub_utf8(raw));
     return out;

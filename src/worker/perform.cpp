@@ -19,10 +19,33 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using Failed = FailureCause;
 
+FailureRecord record_of(const Reservation& job, const std::string& worker_id, const Failed& why) {
+    FailureRecord record;
+    record.failed_at = ruby_time::failure_time(ruby_time::Clock::now());
+    record.exception = why.exception;
+    record.error = why.error;
+    record.backtrace = why.backtrace;
+    record.worker = worker_id;
+    record.queue = job.queue;
+    return record;
+}
+
+// The failure of a job whose payload could not be decoded: its payload field is whatever
+// payload_field() makes of the bytes.
 Settlement failed(const Reservation& job, const std::string& worker_id, const Failed& why) {
     Settlement out{Settlement::Kind::kFailed, job.token, job.queue, {}};
     out.failure_json = make_failure(job, worker_id, why.exception, why.error, why.backtrace);
     return out;
+}
+
+// The failure of a job whose payload decoded: the payload is a JSON object already and is
+// spliced in as it is, not parsed again, so a 64 MiB job is not decoded twice to record
+// that it failed (FC-07).
+Settlement failed_decoded(const Reservation& job, const std::string& worker_id,
+                          const Failed& why) {
+    FailureRecord record = record_of(job, worker_id, why);
+    record.payload_json = job.payload;
+    return Settlement{Settlement::Kind::kFailed, job.token, job.queue, record.encode()};
 }
 
 // Runs the handler inside the hooks, in this thread; returns the failure, if any.
@@ -130,14 +153,8 @@ JobDefaults job_defaults(const WorkerOptions& options) {
 std::string make_failure(const Reservation& job, const std::string& worker_id,
                          const std::string& exception, const std::string& error,
                          const std::vector<std::string>& backtrace) {
-    FailureRecord record;
-    record.failed_at = ruby_time::failure_time(ruby_time::Clock::now());
+    FailureRecord record = record_of(job, worker_id, {exception, error, backtrace});
     record.payload_json = payload_field(job.payload);
-    record.exception = exception;
-    record.error = error;
-    record.backtrace = backtrace;
-    record.worker = worker_id;
-    record.queue = job.queue;
     return record.encode();
 }
 
@@ -156,15 +173,17 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
         log->warn("job failed: unknown class queue={} class={}", job.queue, decoded.class_name);
         auto why = Failed{"NameError", "uninitialized constant " + decoded.class_name, {}};
         context.hooks.run_on_failure(job.queue, decoded, {why.exception, why.error});
-        return failed(job, context.worker_id, why);
+        return failed_decoded(job, context.worker_id, why);
     }
 
     const JobSettings* settings = context.handlers.settings(decoded.class_name);
     const Isolation mode = isolation_of(settings, context.defaults);
     auto started = SteadyClock::now();
+    // The payload may be tens of MiB (FC-07): its args are copied out of it once, here.
     std::string args(json::raw_member(job.payload, "args"));
-    JobContext job_context{job.queue,   context.worker_id,          decoded,
-                           job.payload, args.empty() ? "[]" : args, context.stop};
+    if (args.empty()) args = "[]";
+    JobContext job_context{job.queue,   context.worker_id, decoded,
+                           job.payload, std::move(args),   context.stop};
     job_context.timeout =
         settings != nullptr && settings->timeout ? settings->timeout : context.defaults.timeout;
     job_context.kill_grace = context.defaults.kill_grace;
@@ -180,7 +199,7 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
             failure = std::move(outcome.failure);
             failure_hooks_ran = outcome.failure_hooks_ran;
         } else if (mode == Isolation::kThread) {
-            failure = run_in_thread(context, *handler, job_context);
+            failure = run_in_thread(context, *handler, std::move(job_context));
         } else {
             // A program enforces its own timeout and limits in its child.
             failure = run_handler(context, *handler, job_context);
@@ -206,7 +225,7 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
     if (!failure_hooks_ran) {
         context.hooks.run_on_failure(job.queue, decoded, {failure->exception, failure->error});
     }
-    return failed(job, context.worker_id, *failure);
+    return failed_decoded(job, context.worker_id, *failure);
 }
 
 }  // namespace resque::worker

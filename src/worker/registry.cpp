@@ -87,7 +87,9 @@ std::vector<std::string> worker_keys(const redis::Keys& keys, const std::string&
             keys.inflight(),
             keys.running_index(),
             keys.failed(),
-            keys.queues()};
+            keys.queues(),
+            keys.landing(id),
+            keys.landing_queues()};
 }
 
 }  // namespace
@@ -204,9 +206,19 @@ int prune_dead_workers(redis::Connection& redis, const redis::Keys& keys, const 
 
         std::set<std::string> candidates(members.begin(), members.end());
         for (const auto& [id, beat] : beats) candidates.insert(id);
+        // A batch whose holder is neither registered nor beating was orphaned: Ruby's
+        // pruner unregistered a dead worker of ours (settling at most the job its record
+        // named) without knowing about the rest of the batch.
+        std::set<std::string> orphans;
+        for (const auto& hash : {keys.inflight(), keys.landing_queues()}) {
+            for (auto& id : redis.command({"HKEYS", hash}).as_strings()) {
+                if (!candidates.contains(id)) orphans.insert(id);
+            }
+        }
+        candidates.insert(orphans.begin(), orphans.end());
         for (const auto& id : candidates) {
             if (id == rules.pruner_id) continue;
-            bool dead = false;
+            bool dead = orphans.contains(id);
             if (auto beat = beats.find(id); beat != beats.end()) {
                 auto at = ruby_time::parse_heartbeat(beat->second);
                 if (!at) {
@@ -217,7 +229,9 @@ int prune_dead_workers(redis::Connection& redis, const redis::Keys& keys, const 
                 }
             }
             auto parts = split_id(id);
-            dead = dead || (parts.host == rules.hostname && pid_gone(parts.pid));
+            bool local = parts.host == rules.hostname;
+            if (local && orphans.contains(id)) dead = pid_gone(parts.pid);
+            dead = dead || (local && pid_gone(parts.pid));
             if (dead && recover_worker(redis, keys, id, rules.recovery)) ++pruned;
         }
     } catch (...) {

@@ -20,8 +20,8 @@ std::string Reserver::next_token() {
     return pending_token_;
 }
 
-TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settle, int reserve,
-                          const std::vector<std::string>& queues) {
+Reserver::Call Reserver::take_call(const BatchSettlement& settle, int reserve,
+                                   const std::vector<std::string>& queues) {
     const bool multi = backend_ == FailureBackendKind::kRedisMultiQueue;
     std::vector<std::string> keys{
         keys_.worker(id_),
@@ -34,6 +34,8 @@ TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settl
         keys_.failed_queues(),
         keys_.pause_all(),
         keys_.queues(),
+        keys_.landing(id_),
+        keys_.landing_queues(),
     };
     std::string outcomes;
     std::vector<std::string> failure_args;
@@ -61,7 +63,7 @@ TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settl
         outcomes,
         std::to_string(failure_args.size() / 3),
         keys_.queue_prefix(),
-        std::to_string(queues.empty() ? 0 : reserve),
+        std::to_string(reserve),
         next_token(),
         ruby_time::iso8601_utc(ruby_time::Clock::now()),
         keys_.stat_minute_prefix("processed"),
@@ -75,8 +77,24 @@ TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settl
         json::append_string(encoded, queue);
         args.push_back(std::move(encoded));
     }
+    return {std::move(keys), std::move(args)};
+}
 
-    auto reply = redis.eval("take.lua", keys, args).as_strings();
+TakeResult Reserver::adopt_landed(redis::Connection& redis, const std::string& queue,
+                                  std::string payload) {
+    Call call = take_call({}, 1, {});
+    redis.send_eval("take.lua", call.keys, call.args);
+    TakeResult result;
+    result.kind = TakeResult::Kind::kJob;
+    result.token = std::exchange(pending_token_, {});
+    result.jobs.push_back(Reservation{result.token, queue, std::move(payload)});
+    return result;
+}
+
+TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settle, int reserve,
+                          const std::vector<std::string>& queues) {
+    Call call = take_call(settle, queues.empty() ? 0 : reserve, queues);
+    auto reply = redis.eval("take.lua", call.keys, call.args).as_strings();
     pending_token_.clear();
     TakeResult result;
     const std::string& kind = reply.at(0);
@@ -84,7 +102,7 @@ TakeResult Reserver::take(redis::Connection& redis, const BatchSettlement& settl
         result.kind = TakeResult::Kind::kJob;
         result.token = reply.at(1);
         for (std::size_t i = 2; i + 1 < reply.size(); i += 2) {
-            result.jobs.push_back(Reservation{result.token, reply[i], reply[i + 1]});
+            result.jobs.push_back(Reservation{result.token, reply[i], std::move(reply[i + 1])});
         }
     } else if (kind == "wrongtype") {
         result.kind = TakeResult::Kind::kWrongType;

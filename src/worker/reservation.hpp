@@ -59,6 +59,12 @@ class Reserver {
     TakeResult take(redis::Connection& redis, const BatchSettlement& settle, int reserve,
                     const std::vector<std::string>& queues);
 
+    /// For a job an idle blocking pop moved to this worker's landing list from `queue`:
+    /// sends (without waiting) the take.lua call that makes it this worker's batch and
+    /// names it in `worker:<id>`, and returns that batch, so the job can start at once.
+    TakeResult adopt_landed(redis::Connection& redis, const std::string& queue,
+                            std::string payload);
+
     /// Makes job `index` of the held batch the running one, so `worker:<id>` names it:
     /// sent without waiting for the reply (no round trip).
     void mark_running(redis::Connection& redis, const Reservation& job, std::size_t index);
@@ -68,6 +74,12 @@ class Reserver {
 
  private:
     std::string next_token();
+    struct Call {
+        std::vector<std::string> keys;
+        std::vector<std::string> args;
+    };
+    Call take_call(const BatchSettlement& settle, int reserve,
+                   const std::vector<std::string>& queues);
 
     redis::Keys keys_;
     std::string id_;

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -14,6 +15,8 @@
 #include "redis/keys.hpp"
 #include "redis/subscription.hpp"
 #include "resque/errors.hpp"
+#include "worker/empty_queues.hpp"
+#include "worker/idle_pop.hpp"
 #include "worker/outage.hpp"
 #include "worker/perform.hpp"
 #include "worker/queue_list.hpp"
@@ -25,6 +28,10 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 constexpr auto kBadQueueQuarantine = std::chrono::seconds(60);
+// How long a queue stays known empty without a push notification: a safety net for
+// events we do not subscribe to (RENAME onto a queue key), costing one look at every
+// queue per period.
+constexpr auto kRescanQueuesEvery = std::chrono::seconds(30);
 
 std::string hostname_or_default(const std::string& configured) {
     return configured.empty() ? local_hostname() : configured;
@@ -49,6 +56,8 @@ struct Worker::State {
           redis(redis_options),
           reserver(keys, id, opts.failure_backend),
           prefetch(std::max(1, opts.prefetch), opts.prefetch_budget),
+          empty_queues(kRescanQueuesEvery),
+          idle_pop(keys, id),
           outage(ctl, opts.shutdown_grace, "worker " + id) {}
 
     const RedisOptions& redis_options;
@@ -64,16 +73,20 @@ struct Worker::State {
     redis::Connection redis;
     Reserver reserver;
     Prefetch prefetch;
+    EmptyQueues empty_queues;
+    IdlePop idle_pop;
+    std::optional<TakeResult> landed;  // a job the idle pop took, to run next
     Outage outage;
     std::unique_ptr<redis::Subscription> subscription;
     std::vector<std::string> known_queues;
+    std::vector<std::string> expanded_queues;  // queue_list expanded over known_queues
     bool refresh_queues = true;
     std::map<std::string, SteadyClock::time_point> bad_queues;
     bool paused_seen = false;
     bool before_first_fork_done = false;
 
     std::mutex running_mutex;  // guards running, batch and job_stop (watchdog thread reads)
-    std::optional<Reservation> running;
+    const Reservation* running = nullptr;  // the job run_job is running (no payload copy)
     BatchSettlement batch;  // outcomes of the held batch so far
     std::stop_source job_stop;
     std::mutex beat_mutex;  // guards beats_stopped and each heartbeat's writes
@@ -85,7 +98,9 @@ struct Worker::State {
     PruneRules prune_rules() const { return {hostname, options.prune_after, options.recovery, id}; }
     void startup();
     std::vector<std::string> current_queues();
-    void wait_for_work();
+    std::vector<std::string> take_window(int reserve);
+    void note_pushes();
+    void wait_for_work(bool may_take = false);
     bool ensure_subscription();
     Settlement run_job(const Reservation& job);
     void run_batch(const TakeResult& taken);
@@ -114,6 +129,7 @@ bool Worker::State::ensure_subscription() {
     if (subscription) return false;
     subscription = std::make_unique<redis::Subscription>(redis_options, control.wake_fd());
     refresh_queues = true;
+    empty_queues.clear();
     return true;
 }
 
@@ -124,9 +140,10 @@ std::vector<std::string> Worker::State::current_queues() {
     } else {
         if (refresh_queues) {
             known_queues = redis.command({"SMEMBERS", keys.queues()}).as_strings();
+            expanded_queues = queue_list.expand(known_queues);
             refresh_queues = false;
         }
-        queues = queue_list.expand(known_queues);
+        queues = expanded_queues;
     }
     auto now = SteadyClock::now();
     std::erase_if(queues, [&](const std::string& name) {
@@ -136,19 +153,51 @@ std::vector<std::string> Worker::State::current_queues() {
     return queues;
 }
 
-void Worker::State::wait_for_work() {
+// Reads the notifications that arrived while working, so a queue found empty earlier is
+// looked at again as soon as something is pushed to it.
+void Worker::State::note_pushes() {
+    // Without notifications only ageing (every idle_poll) and the idle wait's rescan
+    // bring a queue found empty back.
+    if (!subscription || !subscription->enabled()) return;
+    try {
+        if (subscription->wait(std::chrono::milliseconds(0))) refresh_queues = true;
+    } catch (const RedisError&) {
+        subscription.reset();
+        empty_queues.clear();
+        return;
+    }
+    for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
+}
+
+std::vector<std::string> Worker::State::take_window(int reserve) {
+    return empty_queues.window(current_queues(), worker::take_window(reserve));
+}
+
+void Worker::State::wait_for_work(bool may_take) {
     try {
         // A subscription made just now may have missed a push: look again first.
         if (ensure_subscription()) return;
-        if (subscription->enabled()) {
+        std::vector<std::string> queues;
+        if (may_take && subscription->enabled() && idle_pop.supported()) queues = current_queues();
+        if (queues.size() == 1) {
+            auto outcome = idle_pop.wait(redis, *subscription, control.wake_fd(), reserver,
+                                         queues.front(), options.idle_poll, landed);
+            if (outcome == IdlePop::Outcome::kInterrupted) refresh_queues = true;
+            for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
+            // The next take looks at the queue (and the pause key) again.
+            if (outcome != IdlePop::Outcome::kJob) empty_queues.clear();
+        } else if (subscription->enabled()) {
             if (subscription->wait(options.idle_poll)) refresh_queues = true;
+            for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
         } else {
             pollfd fd{control.wake_fd(), POLLIN, 0};
             ::poll(&fd, 1, static_cast<int>(options.idle_poll.count()));
             refresh_queues = true;
+            empty_queues.clear();
         }
     } catch (const RedisError& error) {
         subscription.reset();
+        empty_queues.clear();
         outage.failed(error.what());
         outage.backoff();
     }
@@ -162,7 +211,7 @@ Settlement Worker::State::run_job(const Reservation& job) {
     std::stop_token stop;
     {
         std::lock_guard lock(running_mutex);
-        running = job;
+        running = &job;
         job_stop = std::stop_source();
         stop = job_stop.get_token();
     }
@@ -173,7 +222,7 @@ Settlement Worker::State::run_job(const Reservation& job) {
     Settlement outcome = perform({handlers, hooks, id, stop, job_defaults(options)}, job);
     {
         std::lock_guard lock(running_mutex);
-        running.reset();
+        running = nullptr;
     }
     return outcome;
 }
@@ -233,10 +282,39 @@ std::string Worker::State::loop() {
             std::lock_guard lock(running_mutex);
             settle = batch;
         }
-        TakeResult result = outage.retry(redis, [&] {
-            auto queues = want ? current_queues() : std::vector<std::string>{};
-            return reserver.take(redis, settle, want ? prefetch.next() : 0, queues);
-        });
+        if (want) note_pushes();
+        std::vector<std::string> tried;
+        int attempts = 0;
+        const int reserve = prefetch.next();
+        TakeResult result;
+        if (landed && !want) {
+            // Stopping or paused before it started: the landed job goes back.
+            Settlement back{Settlement::Kind::kRequeue, landed->token, landed->jobs[0].queue, {}};
+            settle = BatchSettlement{landed->token, {back}};
+        }
+        if (landed && want) {
+            result = std::move(*landed);  // nothing was held: settle is empty
+        } else {
+            result = outage.retry(redis, [&] {
+                ++attempts;
+                tried = want ? take_window(reserve) : std::vector<std::string>{};
+                return reserver.take(redis, settle, want ? reserve : 0, tried);
+            });
+        }
+        landed.reset();
+        if (attempts > 1) {
+            empty_queues.clear();  // a batch handed back after a lost reply says nothing
+        } else if (result.kind == TakeResult::Kind::kJob) {
+            empty_queues.observe(tried, static_cast<std::size_t>(reserve), result.jobs.size(),
+                                 result.jobs.back().queue);
+        } else if (result.kind == TakeResult::Kind::kEmpty) {
+            empty_queues.observe(tried, static_cast<std::size_t>(reserve), 0, {});
+        } else if (result.kind == TakeResult::Kind::kWrongType) {
+            // Only the queues up to the bad one were looked at.
+            auto bad = std::find(tried.begin(), tried.end(), result.bad_queue);
+            if (bad != tried.end()) tried.erase(bad + 1, tried.end());
+            empty_queues.observe(tried, static_cast<std::size_t>(reserve), 0, {});
+        }
         if (result.settlement_lost) {
             log::worker()->warn(
                 "job outcomes not recorded: the jobs were recovered elsewhere "
@@ -266,6 +344,8 @@ std::string Worker::State::loop() {
             default:
                 break;
         }
+        // Queues not looked at yet may hold jobs: try them before sleeping.
+        if (want && !tried.empty() && !take_window(1).empty()) continue;
         if (control.stopping()) return control.stop_now() ? "stop requested" : "quit requested";
         if (want && was_working) {
             was_working = false;
@@ -273,7 +353,7 @@ std::string Worker::State::loop() {
         }
         if (want && options.until_empty) return "queues empty";
         if (want) set_title("Waiting for " + queue_list.id_part());
-        wait_for_work();
+        wait_for_work(want);
     }
 }
 
@@ -360,7 +440,7 @@ void Worker::State::watchdog_loop(std::stop_token stop) {
         std::optional<Reservation> job;
         {
             std::lock_guard lock(running_mutex);
-            job = running;
+            if (running) job = *running;
         }
         if (job) give_up_job_after_grace(*job);
     }

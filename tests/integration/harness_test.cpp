@@ -264,7 +264,7 @@ TEST(HarnessRunProcess, TimeoutKillsTheChild) {
 
 TEST(HarnessRunProcess, TimeoutAlsoKillsGrandchildrenHoldingOutput) {
     const ProcessResult result =
-        run_process({"/bin/sh", "-c", "echo started; sleep 30; echo never"}, {}, {}, 300ms);
+        run_process({"/bin/sh", "-c", "echo started; sleep 30; echo never"}, {}, {}, 2000ms);
 
     EXPECT_EQ(result.exit_code, 128 + SIGKILL);
     EXPECT_EQ(result.out, "started\n");

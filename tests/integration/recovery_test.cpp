@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <thread>
 
 #include "redis/connection.hpp"
@@ -210,6 +212,26 @@ TEST_F(BatchRecovery, AfterRubysPrunerTookTheRunningJobTheOthersAreRequeued) {
               "{\"class\":\"A\",\"args\":[3]}\n{\"class\":\"Later\",\"args\":[\"lo\"]}");
     EXPECT_EQ(cmd({"LLEN", "resque:failed"}), "0");
     EXPECT_EQ(cmd({"SISMEMBER", "resque:workers", dead}), "0");
+}
+
+// Ruby's pruner ran to the end: the running job failed from the record, the worker
+// unregistered, its heartbeat gone. Only our in-flight batch still names the worker;
+// its other jobs come back all the same (on this host only while the pid is gone).
+TEST_F(BatchRecovery, BatchOfAWorkerRubyUnregisteredCompletelyIsStillRequeued) {
+    dead_batch_worker(false);
+    cmd({"SREM", "resque:workers", dead});
+    std::string live = worker::local_hostname() + ":" + std::to_string(::getpid()) + ":q";
+    cmd({"HSET", "resque:cpp:inflight", live,
+         worker::encode_held_batch({"3", {{"q", R"({"class":"Mine","args":[]})"}}})});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 1);
+    EXPECT_EQ(queue("hi"),
+              "{\"class\":\"A\",\"args\":[1]}\n{\"class\":\"Later\",\"args\":[\"hi\"]}");
+    EXPECT_EQ(queue("lo"),
+              "{\"class\":\"A\",\"args\":[3]}\n{\"class\":\"Later\",\"args\":[\"lo\"]}");
+    EXPECT_EQ(cmd({"HEXISTS", "resque:cpp:inflight", dead}), "0");
+    // A live process on this host keeps its batch even when it is not registered.
+    EXPECT_EQ(cmd({"HEXISTS", "resque:cpp:inflight", live}), "1");
+    EXPECT_EQ(cmd({"LLEN", "resque:queue:q"}), "0");
 }
 
 TEST_F(BatchRecovery, UnreadableBatchIsLeftForInspectionNotDropped) {

@@ -1,12 +1,12 @@
 #pragma once
 
-// Takes over the `worker` logger's output, at debug, for the lifetime of a CapturedLog,
-// so that a test can read what a job's output and the worker logged.
+// Takes over the output of named loggers (by default `worker`), at debug, for the lifetime
+// of a CapturedLog, so that a test can read what a job's output and the worker logged.
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/sinks/base_sink.h>
 
 #include <memory>
-#include <sstream>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,34 +14,59 @@
 
 namespace resque::test {
 
+/// Formatted lines kept in memory; readable while other threads log.
+class StringSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+    [[nodiscard]] std::string text() {
+        std::lock_guard lock(mutex_);
+        return text_;
+    }
+
+ protected:
+    void sink_it_(const spdlog::details::log_msg& message) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(message, formatted);
+        text_.append(formatted.data(), formatted.size());
+    }
+    void flush_() override {}
+
+ private:
+    std::string text_;  // guarded by the base class's mutex_
+};
+
 class CapturedLog {
  public:
-    CapturedLog()
-        : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_)),
-          previous_sinks_(log_->sinks()),
-          previous_level_(log_->level()) {
-        log_->sinks() = {sink_};
-        log_->set_level(spdlog::level::debug);
+    /// Captures every logger in `names` into one stream, in the order lines are logged.
+    explicit CapturedLog(const std::vector<std::string>& names = {"worker"})
+        : sink_(std::make_shared<StringSink>()) {
+        for (const auto& name : names) {
+            auto logger = log::get(name);
+            saved_.push_back({logger, logger->sinks(), logger->level()});
+            logger->sinks() = {sink_};
+            logger->set_level(spdlog::level::debug);
+        }
     }
     ~CapturedLog() {
-        log_->set_level(previous_level_);
-        log_->sinks() = previous_sinks_;
+        for (auto& saved : saved_) {
+            saved.logger->set_level(saved.level);
+            saved.logger->sinks() = saved.sinks;
+        }
     }
     CapturedLog(const CapturedLog&) = delete;
     CapturedLog& operator=(const CapturedLog&) = delete;
 
-    /// Everything logged so far. Thread-safe (the sink locks; this reads under it).
-    [[nodiscard]] std::string text() const {
-        sink_->flush();
-        return stream_.str();
-    }
+    /// Everything logged so far. Thread-safe.
+    [[nodiscard]] std::string text() const { return sink_->text(); }
 
  private:
-    std::shared_ptr<spdlog::logger> log_ = log::worker();
-    std::ostringstream stream_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-    std::vector<spdlog::sink_ptr> previous_sinks_;
-    spdlog::level::level_enum previous_level_;
+    struct Saved {
+        std::shared_ptr<spdlog::logger> logger;
+        std::vector<spdlog::sink_ptr> sinks;
+        spdlog::level::level_enum level;
+    };
+
+    std::shared_ptr<StringSink> sink_;
+    std::vector<Saved> saved_;
 };
 
 }  // namespace resque::test

@@ -2,11 +2,14 @@
 // to the list `test:exec` (retrying through outages, so a marker is never dropped by the
 // handler itself), optionally sleeping first (SLEEP_MS, or the job's second argument).
 // QUEUES is one queue or a comma-separated list in priority order. ISOLATION (thread or
-// fork) is where Marker runs; JOBS_FILE adds programs.
+// fork) is where Marker runs; JOBS_FILE adds programs. For large-payload tests, class `Size`
+// appends `size:<bytes>` of its first argument (a string, not copied) and class `Fail`
+// throws. MARKER_HEARTBEAT_MS sets the heartbeat interval (default 200).
 //
 //   marker_worker REDIS_URL QUEUES [SLEEP_MS [ISOLATION [JOBS_FILE]]]
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -42,6 +45,13 @@ int main(int argc, char** argv) {
             }
         }
     });
+    handlers.add("Size", [&](const resque::JobContext& job) {
+        const auto& text = job.job.args.at(0).get_ref<const std::string&>();
+        marker_redis.command({"RPUSH", "test:exec", "size:" + std::to_string(text.size())});
+    });
+    handlers.add("Fail", [](const resque::JobContext&) {
+        throw resque::JobFailure("TestFailure", "failed on purpose");
+    });
     if (argc > 5) handlers.load_jobs_file(argv[5]);
     resque::WorkerOptions options;
     if (argc > 4) {
@@ -54,7 +64,9 @@ int main(int argc, char** argv) {
     }
     std::istringstream queues(argv[2]);
     for (std::string queue; std::getline(queues, queue, ',');) options.queues.push_back(queue);
-    options.heartbeat_interval = std::chrono::milliseconds(200);
+    const char* heartbeat_ms = std::getenv("MARKER_HEARTBEAT_MS");
+    options.heartbeat_interval =
+        std::chrono::milliseconds(heartbeat_ms != nullptr ? std::stoi(heartbeat_ms) : 200);
     options.idle_poll = std::chrono::milliseconds(200);
     options.shutdown_grace = std::chrono::seconds(2);
     resque::WorkerPool pool(redis, options, std::move(handlers));

@@ -347,5 +347,28 @@ TEST(RubyJsonRawMember, MatchesKeysWrittenWithEscapes) {
     EXPECT_EQ(raw_member(R"({"\u0063lass":"Echo"})", "class"), R"("Echo")");
 }
 
+// is_object answers as parse() would, without building anything: the worker record
+// embeds a payload as-is only when this holds.
+TEST(RubyJsonIsObject, AgreesWithParseOnObjectsOthersAndBrokenText) {
+    for (std::string_view text :
+         {R"({"class":"A","args":[1,{"b":[]}]})", R"(  {"x":1}  )", R"([1,2])", R"("text")",
+          "42", R"({"class":"A")", R"({"class":"A"} trailing)", "", "   ",
+          "{\"bad\":\"\xff\"}", R"({"n":1e400})"}) {
+        bool parsed_object = false;
+        try {
+            parsed_object = parse(text, "payload").is_object();
+        } catch (const PayloadError&) {
+        }
+        EXPECT_EQ(is_object(text), parsed_object) << text;
+    }
+}
+
+TEST(RubyJsonIsObject, RejectsNestingDeeperThanTheLimitLikeParse) {
+    std::string deep = "{\"a\":" + std::string(600, '[') + std::string(600, ']') + "}";
+    EXPECT_THROW((void)parse(deep, "payload"), PayloadError);
+    EXPECT_FALSE(is_object(deep));
+    EXPECT_TRUE(is_object(deep, 1000));
+}
+
 }  // namespace
 }  // namespace resque::json

@@ -167,6 +167,19 @@ TEST(ScheduleConfig, ArgsFollowResqueSchedulerRules) {
     EXPECT_EQ(schedule(R"({"every":"1s","queue":"q"})").job().class_name, "s");
 }
 
+TEST(ScheduleConfig, PayloadKeepsHashKeysInTheOrderWritten) {
+    const auto yaml = parse_schedule_yaml(
+        "s:\n  every: 1s\n  queue: q\n  class: J\n  args: {zeta: 1, alpha: [2, {y: 1, b: 2}]}\n",
+        "schedule.yml");
+    ASSERT_EQ(yaml.size(), 1u);
+    EXPECT_EQ(yaml[0].payload(), R"({"class":"J","args":[{"zeta":1,"alpha":[2,{"y":1,"b":2}]}]})");
+    EXPECT_EQ(schedule(R"({"every":"1s","queue":"q","args":[{"b":1.0,"a":"\u00e9"}]})").payload(),
+              R"({"class":"s","args":[{"b":1.0,"a":"é"}]})");
+    EXPECT_EQ(schedule(R"({"every":"1s","queue":"q","args":"one"})").payload(),
+              R"({"class":"s","args":["one"]})");
+    EXPECT_EQ(schedule(R"({"every":"1s","queue":"q"})").payload(), R"({"class":"s","args":[]})");
+}
+
 TEST(ScheduleConfig, ReadsResqueSchedulerYaml) {
     const auto schedules = parse_schedule_yaml(R"(
 every_second:

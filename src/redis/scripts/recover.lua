@@ -5,7 +5,7 @@
 -- KEYS[1] workers  KEYS[2] worker:<id>  KEYS[3] worker:<id>:started
 -- KEYS[4] workers:heartbeat  KEYS[5] stat:processed:<id>  KEYS[6] stat:failed:<id>
 -- KEYS[7] cpp:inflight  KEYS[8] cpp:inflight:running  KEYS[9] failure list
--- KEYS[10] queues set
+-- KEYS[10] queues set  KEYS[11] cpp:landing:<id>  KEYS[12] cpp:landing (hash)
 -- ARGV[1] worker id  ARGV[2] expected in-flight batch ("" = none)
 -- ARGV[3] expected running index ("" = none)  ARGV[4] expected worker record ("" = none)
 -- ARGV[5] "requeue" | "fail" | "none"  ARGV[6] failure record for the running job
@@ -55,6 +55,16 @@ elseif ARGV[5] == 'requeue' then
   requeue(ARGV[9], ARGV[8])
 elseif ARGV[5] == 'fail' then
   redis.call('RPUSH', KEYS[9], ARGV[6])
+end
+
+-- A job its blocking pop had moved, not yet part of a batch, never started as far as
+-- anyone recorded: back to the head of its queue.
+local landed_json = redis.call('HGET', KEYS[12], ARGV[1])
+if landed_json then
+  local landed = redis.call('LRANGE', KEYS[11], 0, -1)
+  for i = #landed, 1, -1 do requeue(cjson.decode(landed_json), landed[i]) end
+  redis.call('DEL', KEYS[11])
+  redis.call('HDEL', KEYS[12], ARGV[1])
 end
 
 redis.call('SREM', KEYS[1], ARGV[1])

@@ -7,7 +7,8 @@
 -- KEYS[3] cpp:inflight:running KEYS[4] stat:processed  KEYS[5] stat:processed:<id>
 -- KEYS[6] stat:failed          KEYS[7] stat:failed:<id> KEYS[8] failed_queues
 -- KEYS[9] pause-all-workers    KEYS[10] queues (set)
--- KEYS[11..] queue keys to reserve from, in priority order
+-- KEYS[11] cpp:landing:<id> (list)  KEYS[12] cpp:landing (hash, id -> JSON queue name)
+-- KEYS[13..] queue keys to reserve from, in priority order
 -- ARGV[1] worker id            ARGV[2] token of the batch being settled ("" = none)
 -- ARGV[3] outcomes, one letter per held job: o(k) f(ailed) r(equeue)
 -- ARGV[4] number of failures F ARGV[5] queue key prefix (`<ns>:queue:`)
@@ -17,6 +18,9 @@
 -- ARGV[11 .. 10+3F] per failure, in held order: failure list key, record, name for
 --   failed_queues ("" = none)
 -- then per queue to reserve from: raw name, JSON-encoded name
+--
+-- A job an idle worker's blocking pop moved to its landing list (worker/idle_pop.hpp)
+-- joins the new batch first, paused or not: the worker may be running it already.
 --
 -- Returns {"jobs", token, queue1, payload1, ...} | {"empty", lost} | {"paused", lost}
 -- | {"wrongtype", queue} | {"finished", lost}; lost = "lost" when the batch being
@@ -96,8 +100,18 @@ if ARGV[2] ~= '' then
   end
 end
 
+local landed = redis.call('LRANGE', KEYS[11], 0, -1)
+local landed_json = #landed > 0 and redis.call('HGET', KEYS[12], id)
 local reserve = tonumber(ARGV[6])
-if reserve == 0 then return {'finished', lost} end
+if reserve == 0 then
+  -- A worker taking no more puts a job that landed meanwhile back at the head.
+  if landed_json then
+    local name = cjson.decode(landed_json)
+    for i = #landed, 1, -1 do redis.call('LPUSH', ARGV[5] .. name, landed[i]) end
+    redis.call('DEL', KEYS[11])
+  end
+  return {'finished', lost}
+end
 
 -- A batch reserved by a call whose reply was lost (connection drop) is handed back
 -- instead of taking more: retrying this script never strands a job.
@@ -111,14 +125,19 @@ if held then
   return out
 end
 
-local pause = redis.call('GET', KEYS[9])
-if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
-  return {'paused', lost}
-end
-
+-- The payload goes into the record as-is when it is a JSON object, else as a string.
+-- Above 1 MiB only its first and last characters are looked at: decoding tens of MiB
+-- here would hold up every client of this Redis (FC-07). Limitation: a large payload
+-- that starts with `{` and ends with `}` but is not JSON makes a record Resque's tools
+-- cannot parse, until the worker fails the job a moment later.
 local function record(queue_json, payload)
-  local ok, decoded = pcall(cjson.decode, payload)
-  local is_object = ok and type(decoded) == 'table' and string.match(payload, '^%s*{') ~= nil
+  local is_object
+  if #payload > 1048576 then
+    is_object = string.match(payload, '^%s*{') ~= nil and string.match(payload, '}%s*$') ~= nil
+  else
+    local ok, decoded = pcall(cjson.decode, payload)
+    is_object = ok and type(decoded) == 'table' and string.match(payload, '^%s*{') ~= nil
+  end
   local field = payload
   if not is_object then field = cjson.encode(payload) end
   return '{"queue":' .. queue_json .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. field .. '}'
@@ -127,24 +146,37 @@ end
 local out = {'jobs', ARGV[7]}
 local parts = {ARGV[7], '\n'}
 local first_json = nil
-for i = 11, #KEYS do
+local function add(name, name_json, payload)
+  if not first_json then first_json = record(name_json, payload) end
+  out[#out + 1] = name
+  out[#out + 1] = payload
+  parts[#parts + 1] = name .. '\n' .. #payload .. '\n'
+  parts[#parts + 1] = payload
+end
+
+if landed_json then
+  local name = cjson.decode(landed_json)
+  for _, payload in ipairs(landed) do add(name, landed_json, payload) end
+  redis.call('DEL', KEYS[11])
+else
+  local pause = redis.call('GET', KEYS[9])
+  if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
+    return {'paused', lost}
+  end
+end
+
+for i = 13, #KEYS do
   local need = reserve - (#out - 2) / 2
   if need <= 0 then break end
-  local arg = first_queue_arg + (i - 11) * 2
+  local arg = first_queue_arg + (i - 13) * 2
   local name = ARGV[arg]
   local popped = redis.pcall('LPOP', KEYS[i], need)
   if type(popped) == 'table' and popped.err then
     if #out == 2 then return {'wrongtype', name} end
-    break  -- reported by the next call, once the jobs taken here are done
+    popped = nil  -- skipped; reported by a later call that takes nothing before it
   end
   if popped then
-    for _, payload in ipairs(popped) do
-      if not first_json then first_json = record(ARGV[arg + 1], payload) end
-      out[#out + 1] = name
-      out[#out + 1] = payload
-      parts[#parts + 1] = name .. '\n' .. #payload .. '\n'
-      parts[#parts + 1] = payload
-    end
+    for _, payload in ipairs(popped) do add(name, ARGV[arg + 1], payload) end
   end
 end
 if #out == 2 then return {'empty', lost} end

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <atomic>
+#include <thread>
+
 #include "log.hpp"
 #include "resque/client.hpp"
 #include "resque/errors.hpp"
@@ -80,6 +83,10 @@ struct WebServer::Impl {
     RouteContext context_;
     httplib::Server server_;
     int port_ = 0;
+    // httplib's stop() does nothing until listen has begun, so a stop() that races
+    // serve() would leave it serving forever; these two flags close that window.
+    std::atomic<bool> serving_{false};
+    std::atomic<bool> stopping_{false};
 };
 
 WebServer::WebServer(RedisOptions redis, WebOptions options)
@@ -110,9 +117,22 @@ bool WebServer::serve() {
                           options.auth == AuthMode::kNone    ? "none"
                           : options.auth == AuthMode::kBasic ? "basic"
                                                              : "bearer");
-    return impl_->server_.listen_after_bind();
+    impl_->serving_ = true;
+    if (impl_->stopping_) {
+        impl_->serving_ = false;
+        return true;
+    }
+    const bool served = impl_->server_.listen_after_bind();
+    impl_->serving_ = false;
+    return served;
 }
 
-void WebServer::stop() noexcept { impl_->server_.stop(); }
+void WebServer::stop() noexcept {
+    // Either serve() sees stopping_ and returns at once, or this sees serving_ and waits
+    // the instant until httplib is listening, so its stop() takes effect.
+    impl_->stopping_ = true;
+    while (impl_->serving_ && !impl_->server_.is_running()) std::this_thread::yield();
+    impl_->server_.stop();
+}
 
 }  // namespace resque::web

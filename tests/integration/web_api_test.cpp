@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "redis/connection.hpp"
@@ -66,6 +68,25 @@ class WebApi : public ::testing::Test {
 };
 
 std::unique_ptr<test::RedisServer> WebApi::server_;
+
+// A stop() that comes at any moment relative to serve() (before it is called, while
+// httplib is starting to listen, or after) makes serve() return: a dashboard shut down
+// right after it started must not serve on forever.
+TEST_F(WebApi, StopAtAnyMomentAroundServeEndsIt) {
+    const auto redis = parse_redis_url(server_->url());
+    for (int round = 0; round < 60; ++round) {
+        web::WebOptions options;
+        options.bind = "127.0.0.1";
+        options.port = 0;
+        web::WebServer server(redis, options);
+        ASSERT_GT(server.bind(), 0);
+        if (round % 3 == 0) server.stop();  // before serve() is even called
+        std::thread serving([&] { EXPECT_TRUE(server.serve()); });
+        if (round % 3 == 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        server.stop();
+        serving.join();  // a missed stop hangs here, and ctest's timeout fails the test
+    }
+}
 
 TEST_F(WebApi, OverviewReportsQueuesWithSizesCountersAndWorkingWorkers) {
     run({"SADD", "resque:queues", "mail", "reports"});

@@ -37,6 +37,11 @@ struct WorkerOptions {
     std::chrono::milliseconds prune_after{std::chrono::seconds(300)};
     /// Longest idle wait before looking at the queues again even without a wake-up.
     std::chrono::milliseconds idle_poll{std::chrono::seconds(1)};
+    /// Longest blocking pop of an idle worker with one queue (see docs/architecture.md).
+    /// Redis hands the pop every push, whatever command made it, and signals, pauses and
+    /// queue-set changes cut it short, so it needs no safety net and waits longer than
+    /// idle_poll: each end of the wait costs a few commands (Ruby Resque polls every 5 s).
+    std::chrono::milliseconds idle_block{std::chrono::seconds(5)};
     /// How long TERM/INT let a running job finish before it is stopped and recorded.
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(10)};
     /// Most jobs a worker takes from its queues at once. Jobs are taken one at a time

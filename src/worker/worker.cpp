@@ -181,7 +181,7 @@ void Worker::State::wait_for_work(bool may_take) {
         if (may_take && subscription->enabled() && idle_pop.supported()) queues = current_queues();
         if (queues.size() == 1) {
             auto outcome = idle_pop.wait(redis, *subscription, control.wake_fd(), reserver,
-                                         queues.front(), options.idle_poll, landed);
+                                         queues.front(), options.idle_block, landed);
             if (outcome == IdlePop::Outcome::kInterrupted) refresh_queues = true;
             for (const auto& queue : subscription->take_pushed()) empty_queues.pushed(queue);
             // The next take looks at the queue (and the pause key) again.

@@ -37,7 +37,7 @@ void append_payload(std::string& out, std::string_view payload) {
         scrubbed = json::scrub_utf8(payload);
         payload = scrubbed;
     }
-    if (nlohmann::json::accept(payload)) {
+    if (json::is_json(payload)) {
         out += payload;
     } else {
         json::append_string(out, payload);

@@ -54,8 +54,10 @@ struct JobContext {
     const Job& job;
     /// The payload exactly as taken from the queue (integers of any size intact).
     std::string_view payload;
-    /// The args exactly as in the payload (`[...]`; `[]` when the payload has none).
-    std::string args_json;
+    /// The args exactly as in the payload (`[...]`; `[]` when the payload has none): a
+    /// view into `payload`, not a copy (a payload may be tens of MiB), valid while the
+    /// handler runs. Copy it (`std::string(args_json)`) to keep it longer.
+    std::string_view args_json;
     /// Requested when the worker aborts the job (USR1, or a shutdown past its grace).
     /// Programs are killed at once; a C++ handler may check it to stop early.
     std::stop_token stop = {};

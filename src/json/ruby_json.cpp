@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "resque/errors.hpp"
@@ -374,6 +375,90 @@ void CanonicalWriter::before_value() {
     first_.back() = false;
 }
 
+// ---- long strings, lifted out of a large text before nlohmann reads it ---------------
+
+// nlohmann's lexer holds two growing copies of the token it reads (the value and the raw
+// bytes, for its error messages), so a 64 MiB string argument cost three times its size
+// while it was read (FC-07). A string of at least this many bytes with no escape and no
+// control character, valid UTF-8, is one the lexer would return byte for byte: it is cut
+// out, the rest of the text is parsed with it as "", and its bytes are put back.
+constexpr std::size_t kLongString = 64 * 1024;
+
+class LongStrings {
+ public:
+    /// Finds the long strings of `text` (none in a text shorter than one).
+    explicit LongStrings(std::string_view text);
+
+    [[nodiscard]] bool empty() const noexcept { return found_.empty(); }
+    /// `text` with each long string written as "": same structure, parsed the same.
+    [[nodiscard]] std::string skeleton() const;
+    /// Called with every string and key the skeleton yields, in order: a long string's
+    /// "" gets its bytes back.
+    void restore(std::string& value);
+
+ private:
+    struct Found {
+        std::size_t ordinal;  // among the strings and keys of the text
+        std::size_t offset;   // of its first byte, after the quote
+        std::size_t size;
+    };
+
+    std::string_view text_;
+    std::vector<Found> found_;
+    std::size_t seen_ = 0;  // strings restore() was called with
+    std::size_t next_ = 0;  // the entry of found_ restore() fills next
+};
+
+// Outside strings JSON has no quote, so each quote found from there opens a string. A
+// text cut short inside a string lifts nothing: nlohmann reads it and reports where.
+LongStrings::LongStrings(std::string_view text) : text_(text) {
+    if (text.size() < kLongString) return;
+    std::size_t ordinal = 0;
+    for (std::size_t open = text.find('"'); open != std::string_view::npos;
+         open = text.find('"', open)) {
+        const std::size_t start = open + 1;
+        bool plain = true;
+        std::size_t end = start;
+        for (; end < text.size() && text[end] != '"'; ++end) {
+            const auto c = static_cast<unsigned char>(text[end]);
+            if (c == '\\') ++end;
+            plain = plain && c != '\\' && c >= 0x20;
+        }
+        if (end >= text.size()) {
+            found_.clear();
+            return;
+        }
+        const std::size_t size = end - start;
+        if (plain && size >= kLongString && is_valid_utf8(text.substr(start, size))) {
+            found_.push_back({ordinal, start, size});
+        }
+        ++ordinal;
+        open = end + 1;
+    }
+}
+
+std::string LongStrings::skeleton() const {
+    std::size_t lifted = 0;
+    for (const auto& found : found_) lifted += found.size;
+    std::string out;
+    out.reserve(text_.size() - lifted);
+    std::size_t copied = 0;
+    for (const auto& found : found_) {
+        out.append(text_.substr(copied, found.offset - copied));
+        copied = found.offset + found.size;
+    }
+    out.append(text_.substr(copied));
+    return out;
+}
+
+void LongStrings::restore(std::string& value) {
+    if (next_ < found_.size() && found_[next_].ordinal == seen_) {
+        value.assign(text_.substr(found_[next_].offset, found_[next_].size));
+        ++next_;
+    }
+    ++seen_;
+}
+
 // ---- parse: a SAX handler that builds a DOM with a depth limit -----------------------
 
 /// Builds nlohmann::json from SAX events, refusing to open a container deeper than the
@@ -383,7 +468,9 @@ class DomBuilder {
  public:
     using Json = nlohmann::json;
 
-    DomBuilder(std::string_view what, std::size_t max_depth) : what_(what), max_depth_(max_depth) {}
+    /// `lifted`: the long strings cut out of the text it reads, to put back (or null).
+    DomBuilder(std::string_view what, std::size_t max_depth, LongStrings* lifted = nullptr)
+        : what_(what), max_depth_(max_depth), lifted_(lifted) {}
 
     Json take() { return std::move(root_); }
 
@@ -392,10 +479,14 @@ class DomBuilder {
     bool number_integer(Json::number_integer_t value) { return put(value); }
     bool number_unsigned(Json::number_unsigned_t value) { return put(value); }
     bool number_float(Json::number_float_t value, const std::string&) { return put(value); }
-    bool string(std::string& value) { return put(std::move(value)); }
+    bool string(std::string& value) {
+        if (lifted_ != nullptr) lifted_->restore(value);
+        return put(std::move(value));
+    }
     bool binary(Json::binary_t&) { return false; }
     bool start_object(std::size_t) { return open(Json::object()); }
     bool key(std::string& name) {
+        if (lifted_ != nullptr) lifted_->restore(name);
         key_ = std::move(name);
         return true;
     }
@@ -420,6 +511,7 @@ class DomBuilder {
 
     std::string_view what_;
     std::size_t max_depth_;
+    LongStrings* lifted_;
     Json root_;
     std::vector<Json*> open_;  // the containers being filled, outermost first
     std::string key_;          // the key of the next object member
@@ -659,6 +751,16 @@ std::string canonicalize(std::string_view text) {
 }
 
 nlohmann::json parse(std::string_view text, std::string_view what, std::size_t max_depth) {
+    LongStrings lifted(text);
+    if (!lifted.empty()) {
+        const std::string skeleton = lifted.skeleton();
+        DomBuilder builder(what, max_depth, &lifted);
+        try {
+            if (nlohmann::json::sax_parse(skeleton, &builder)) return builder.take();
+        } catch (const PayloadError&) {
+            // Not JSON: read again whole below, so the error names the text's own offsets.
+        }
+    }
     DomBuilder builder(what, max_depth);
     [[maybe_unused]] const bool complete = nlohmann::json::sax_parse(text, &builder);
     assert(complete);
@@ -669,6 +771,15 @@ bool is_object(std::string_view text, std::size_t max_depth) {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos || text[first] != '{') return false;
     Validator validator(max_depth);
+    const LongStrings lifted(text);
+    if (!lifted.empty()) return nlohmann::json::sax_parse(lifted.skeleton(), &validator);
+    return nlohmann::json::sax_parse(text, &validator);
+}
+
+bool is_json(std::string_view text) {
+    Validator validator(std::numeric_limits<std::size_t>::max());
+    const LongStrings lifted(text);
+    if (!lifted.empty()) return nlohmann::json::sax_parse(lifted.skeleton(), &validator);
     return nlohmann::json::sax_parse(text, &validator);
 }
 

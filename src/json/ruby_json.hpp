@@ -46,6 +46,10 @@ void append_value(std::string& out, const nlohmann::ordered_json& value);
 /// as-is in a record.
 [[nodiscard]] bool is_object(std::string_view text, std::size_t max_depth = 512);
 
+/// True if `text` is one JSON value, however deep: nlohmann::json::accept, without its
+/// lexer's copies of long strings (a 64 MiB argument is not copied twice to check it).
+[[nodiscard]] bool is_json(std::string_view text);
+
 /// True if `text` is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
 

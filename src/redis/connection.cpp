@@ -9,6 +9,7 @@ extern "C" {
 #include <sys/time.h>
 
 #include <cerrno>
+#include <charconv>
 #include <stdexcept>
 
 #include "resque/errors.hpp"
@@ -157,27 +158,36 @@ Reply Connection::read_reply(std::string_view what) {
     return convert(reply);
 }
 
-// RESP: `*<argc>\r\n` then `$<len>\r\n<arg>\r\n` per argument. Formatted here in one
-// buffer: hiredis's own formatter costs several times more per command (callgrind,
-// docs/performance.md).
+// RESP: `*<argc>\r\n` then `$<len>\r\n<arg>\r\n` per argument. Formatted here, not by
+// hiredis, whose formatter costs several times more per command (callgrind,
+// docs/performance.md), and straight into its output buffer, as
+// redisAppendFormattedCommand would append it but without a copy of our own: a command
+// carrying a 64 MiB failure record is held once, not twice (FC-07).
 void Connection::append(std::span<const std::string_view> argv, std::string_view what) {
     std::size_t size = 16;
     for (auto arg : argv) size += arg.size() + 16;
-    std::string out;
-    out.reserve(size);
-    out += '*';
-    out += std::to_string(argv.size());
-    out += "\r\n";
+    sds out = sdsMakeRoomFor(context_->obuf, size);
+    if (out == nullptr) fail_io(what);  // out of memory; the buffer is unchanged
+    context_->obuf = out;
+    // With the room made, no sdscatlen below reallocates, so none can fail.
+    const auto put = [&out](std::string_view text) {
+        out = sdscatlen(out, text.data(), text.size());
+    };
+    const auto put_count = [&](char mark, std::size_t count) {
+        char digits[24];
+        digits[0] = mark;
+        const auto end = std::to_chars(digits + 1, digits + sizeof digits - 2, count).ptr;
+        end[0] = '\r';
+        end[1] = '\n';
+        put(std::string_view(digits, static_cast<std::size_t>(end + 2 - digits)));
+    };
+    put_count('*', argv.size());
     for (auto arg : argv) {
-        out += '$';
-        out += std::to_string(arg.size());
-        out += "\r\n";
-        out.append(arg);
-        out += "\r\n";
+        put_count('$', arg.size());
+        put(arg);
+        put("\r\n");
     }
-    if (redisAppendFormattedCommand(context_.get(), out.data(), out.size()) != REDIS_OK) {
-        fail_io(what);
-    }
+    context_->obuf = out;
 }
 
 void Connection::discard_deferred() {

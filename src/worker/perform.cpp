@@ -173,17 +173,18 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
         log->warn("job failed: unknown class queue={} class={}", job.queue, decoded.class_name);
         auto why = Failed{"NameError", "uninitialized constant " + decoded.class_name, {}};
         context.hooks.run_on_failure(job.queue, decoded, {why.exception, why.error});
+        decoded.args = nullptr;  // as below
         return failed_decoded(job, context.worker_id, why);
     }
 
     const JobSettings* settings = context.handlers.settings(decoded.class_name);
     const Isolation mode = isolation_of(settings, context.defaults);
     auto started = SteadyClock::now();
-    // The payload may be tens of MiB (FC-07): its args are copied out of it once, here.
-    std::string args(json::raw_member(job.payload, "args"));
+    // The payload may be tens of MiB (FC-07): the args are shown as the slice of it they
+    // are, never copied.
+    std::string_view args = json::raw_member(job.payload, "args");
     if (args.empty()) args = "[]";
-    JobContext job_context{job.queue,   context.worker_id, decoded,
-                           job.payload, std::move(args),   context.stop};
+    JobContext job_context{job.queue, context.worker_id, decoded, job.payload, args, context.stop};
     job_context.timeout =
         settings != nullptr && settings->timeout ? settings->timeout : context.defaults.timeout;
     job_context.kill_grace = context.defaults.kill_grace;
@@ -225,6 +226,8 @@ Settlement perform(const PerformContext& context, const Reservation& job) {
     if (!failure_hooks_ran) {
         context.hooks.run_on_failure(job.queue, decoded, {failure->exception, failure->error});
     }
+    // The record copies the payload: the decoded args, as large, are let go first (FC-07).
+    decoded.args = nullptr;
     return failed_decoded(job, context.worker_id, *failure);
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "json/ruby_json.hpp"
 #include "ruby_time.hpp"
@@ -69,7 +70,8 @@ Reserver::Call Reserver::take_call(const BatchSettlement& settle, int reserve,
         keys_.stat_minute_prefix("processed"),
         keys_.stat_minute_prefix("failed"),
     };
-    args.insert(args.end(), failure_args.begin(), failure_args.end());
+    args.insert(args.end(), std::make_move_iterator(failure_args.begin()),
+                std::make_move_iterator(failure_args.end()));
     for (const auto& queue : queues) {
         keys.push_back(keys_.queue(queue));
         args.push_back(queue);

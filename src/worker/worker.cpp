@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "log.hpp"
 #include "redis/connection.hpp"
@@ -279,8 +280,10 @@ std::string Worker::State::loop() {
         bool want = !control.stopping() && !control.paused();
         BatchSettlement settle;
         {
+            // Moved, not copied: a failure record may hold a 64 MiB payload (FC-07). Only
+            // a job still running makes the watchdog read the batch, and none is.
             std::lock_guard lock(running_mutex);
-            settle = batch;
+            settle = std::exchange(batch, BatchSettlement{});
         }
         if (want) note_pushes();
         std::vector<std::string> tried;

@@ -20,8 +20,9 @@ class BadData : public ::testing::Test {
 
     HandlerRegistry handlers() {
         HandlerRegistry out;
-        out.add("Echo",
-                [this](const JobContext& ctx) { journal.add(ctx.args_json.substr(0, 40)); });
+        out.add("Echo", [this](const JobContext& ctx) {
+            journal.add(std::string(ctx.args_json.substr(0, 40)));
+        });
         return out;
     }
     std::string cmd(const std::vector<std::string>& argv) { return server.command(argv); }

@@ -25,7 +25,7 @@ class IdlePop : public ::testing::Test {
     HandlerRegistry echo_handlers() {
         HandlerRegistry handlers;
         handlers.add("Echo", [this](const JobContext& ctx) {
-            journal.add(ctx.queue + ":" + ctx.args_json);
+            journal.add(ctx.queue + ":" + std::string(ctx.args_json));
         });
         return handlers;
     }
@@ -131,7 +131,7 @@ TEST(IdlePopFallback, WithoutBlmoveJobsStillRun) {
     RedisServer server({.extra = {"--rename-command", "BLMOVE", "\"\""}});
     Journal journal;
     HandlerRegistry handlers;
-    handlers.add("Echo", [&](const JobContext& ctx) { journal.add(ctx.args_json); });
+    handlers.add("Echo", [&](const JobContext& ctx) { journal.add(std::string(ctx.args_json)); });
     RunningWorker worker(server, fast_options({"q"}), std::move(handlers));
     for (int i = 0; i < 3; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -271,7 +271,7 @@ HandlerRegistry forked_handlers(const std::filesystem::path& out) {
     handlers.add(
         "Record",
         [out](const JobContext& job) {
-            std::ofstream(out / ("pid-" + job.args_json)) << ::getpid();
+            std::ofstream(out / ("pid-" + std::string(job.args_json))) << ::getpid();
         },
         fork);
     return handlers;

@@ -21,7 +21,7 @@ class ManyQueues : public ::testing::Test {
     HandlerRegistry echo_handlers() {
         HandlerRegistry handlers;
         handlers.add("Echo", [this](const JobContext& ctx) {
-            journal.add(ctx.queue + ":" + ctx.args_json);
+            journal.add(ctx.queue + ":" + std::string(ctx.args_json));
         });
         return handlers;
     }
@@ -62,7 +62,7 @@ TEST_F(ManyQueues, AQueueFoundEmptyEarlierIsTakenAgainBeforeLowerPriorityQueues)
     std::atomic<bool> release{false};
     HandlerRegistry handlers = echo_handlers();
     handlers.add("Hold", [&](const JobContext& ctx) {
-        journal.add(ctx.queue + ":" + ctx.args_json);
+        journal.add(ctx.queue + ":" + std::string(ctx.args_json));
         while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     });
     WorkerOptions options = fast_options({"*"});

@@ -66,7 +66,7 @@ TEST(OutageLog, WorkerHeartbeatAndSchedulerLogOneLostAndOneBackLinePerOutage) {
     RedisServer server;
     Journal journal;
     HandlerRegistry handlers;
-    handlers.add("Echo", [&](const JobContext& job) { journal.add(job.args_json); });
+    handlers.add("Echo", [&](const JobContext& job) { journal.add(std::string(job.args_json)); });
     RunningWorker worker(server, fast_options({"q"}), std::move(handlers));
     SchedulerOptions scheduler_options;
     scheduler_options.max_sleep = milliseconds(200);

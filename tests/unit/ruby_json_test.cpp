@@ -370,5 +370,62 @@ TEST(RubyJsonIsObject, RejectsNestingDeeperThanTheLimitLikeParse) {
     EXPECT_TRUE(is_object(deep, 1000));
 }
 
+// Long strings (64 KiB and more) in a large text are lifted out before nlohmann reads it
+// and put back after (FC-07): the result must be what reading the whole text gives.
+std::string long_text(char fill) { return std::string(70 * 1024, fill); }
+
+TEST(RubyJsonLongStrings, ParseAsTheWholeTextWouldWithEscapesKeysAndUtf8) {
+    const std::string plain = long_text('x');
+    const std::string utf8 = "Z\xC3\xBCrich " + long_text('y');
+    const std::string escaped = long_text('z') + "\\n\\u00e9";
+    for (const std::string& text : {
+             R"({"class":"Size","args":[")" + plain + R"("]})",
+             R"({"class":"A","args":[")" + utf8 + R"(",")" + escaped + R"(",1,"s"],")" +
+                 plain + R"(":{")" + plain + R"(":[")" + plain + R"("]}})",
+             R"( [ ")" + plain + R"(" , 1.5e3 , null , true , "\"" ] )",
+         }) {
+        EXPECT_EQ(parse(text, "payload"), json::parse(text)) << text.substr(0, 60);
+        EXPECT_TRUE(is_json(text));
+        EXPECT_EQ(is_object(text), text.front() == '{');
+    }
+}
+
+TEST(RubyJsonLongStrings, RejectBrokenTextNamingTheSameOffsetAsAWholeRead) {
+    const std::string plain = long_text('x');
+    for (const std::string& text : {
+             R"({"args":[")" + plain + R"(" "x"]})",
+             R"({"args":[")" + plain + "\x01" + R"("]})",
+             R"({"args":[")" + plain + R"("]}})",
+             R"({"args":[")" + plain,
+             "{\"args\":[\"" + plain + "\xff\"]}",
+         }) {
+        std::size_t offset = 0;
+        try {
+            [[maybe_unused]] const json parsed = json::parse(text);
+        } catch (const json::parse_error& error) {
+            offset = error.byte - 1;
+        }
+        ASSERT_GT(offset, 0u);
+        EXPECT_FALSE(is_json(text));
+        EXPECT_FALSE(is_object(text));
+        try {
+            (void)parse(text, "payload");
+            ADD_FAILURE() << "accepted " << text.substr(text.size() - 20);
+        } catch (const PayloadError& error) {
+            EXPECT_NE(std::string(error.what()).find("at byte " + std::to_string(offset)),
+                      std::string::npos)
+                << error.what();
+        }
+    }
+}
+
+TEST(RubyJsonLongStrings, KeepTheDepthLimit) {
+    const std::string deep = R"({"a":")" + long_text('x') + R"(","b":)" + std::string(600, '[') +
+                             std::string(600, ']') + "}";
+    EXPECT_THROW((void)parse(deep, "payload"), PayloadError);
+    EXPECT_FALSE(is_object(deep));
+    EXPECT_TRUE(is_json(deep));
+}
+
 }  // namespace
 }  // namespace resque::json

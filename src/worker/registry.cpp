@@ -193,8 +193,22 @@ bool recover_worker(redis::Connection& redis, const redis::Keys& keys, const std
 }
 
 int prune_dead_workers(redis::Connection& redis, const redis::Keys& keys, const PruneRules& rules) {
-    auto lock = redis.command({"SET", keys.prune_lock(), rules.pruner_id, "NX", "EX", "60"});
-    if (lock.is_nil()) return 0;
+    const redis::Command take_lock{"SET", keys.prune_lock(), rules.pruner_id, "NX", "EX", "60"};
+    auto lock = redis.command(take_lock);
+    if (lock.is_nil()) {
+        // A pruner killed mid-prune would keep every other from recovering anything for
+        // the lock's 60 s. A lock whose holder is a process of this host that is gone is
+        // released (only if it still names that holder) and taken once more.
+        auto holder = redis.command({"GET", keys.prune_lock()}).as_optional_string();
+        if (!holder) return 0;
+        auto parts = split_id(*holder);
+        if (parts.host != rules.hostname || !pid_gone(parts.pid)) return 0;
+        std::vector<std::string> k{keys.prune_lock()}, a{*holder};
+        redis.eval("release_lock.lua", k, a);
+        log::worker()->info("released the prune lock of dead worker {}", *holder);
+        lock = redis.command(take_lock);
+        if (lock.is_nil()) return 0;
+    }
 
     int pruned = 0;
     try {

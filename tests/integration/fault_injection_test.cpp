@@ -55,7 +55,10 @@ class FaultInjection : public ::testing::Test {
             },
             std::chrono::seconds(60)))
             << what << ": queue " << server.command({"LLEN", "resque:queue:q"}) << " held "
-            << server.command({"HLEN", "resque:cpp:inflight"});
+            << server.command({"HLEN", "resque:cpp:inflight"}) << " by ["
+            << server.command({"HKEYS", "resque:cpp:inflight"}) << "]; registered workers ["
+            << server.command({"SMEMBERS", "resque:workers"}) << "]; landing ["
+            << server.command({"HKEYS", "resque:cpp:landing"}) << "]";
         std::string all = server.command({"LRANGE", "test:exec", "0", "-1"});
         std::multiset<std::string> ran;
         std::size_t start = 0;

@@ -256,6 +256,27 @@ TEST_F(Recovery, PruningIsSkippedWhileAnotherProcessHoldsResquesPruneLock) {
     EXPECT_EQ(cmd({"GET", "resque:pruning_dead_workers_in_progress"}), "vm:1:ruby");
 }
 
+// A pruner SIGKILLed while it held the prune lock must not stop recovery for the lock's
+// 60 s: a lock naming a process of this host that is gone is taken over, one naming a
+// live process (or another host, whose processes cannot be checked) is respected.
+TEST_F(Recovery, PruneLockOfADeadLocalPrunerIsTakenOver) {
+    const std::string lock = "resque:pruning_dead_workers_in_progress";
+    const std::string host = worker::local_hostname();
+    dead_cpp_worker(host + ":999993:q", "q", R"({"class":"A","args":[]})");
+
+    const std::string alive = host + ":" + std::to_string(::getpid()) + ":q";
+    cmd({"SET", lock, alive, "EX", "60"});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 0);
+    EXPECT_EQ(cmd({"GET", lock}), alive);
+    cmd({"SET", lock, "elsewhere.invalid:999992:q", "EX", "60"});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 0);
+
+    cmd({"SET", lock, host + ":999992:q", "EX", "60"});
+    EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 1);
+    EXPECT_EQ(cmd({"LRANGE", "resque:queue:q", "0", "-1"}), R"({"class":"A","args":[]})");
+    EXPECT_EQ(cmd({"EXISTS", lock}), "0");  // released again after the prune
+}
+
 // A reply lost after Redis reserved a job must not strand it: the retried call gets the
 // same job back instead of a second one.
 TEST_F(Recovery, RetriedReservationAfterLostReplyReturnsTheSameJob) {

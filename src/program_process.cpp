@@ -180,12 +180,19 @@ struct ChildStdio {
 
 // Ignored signals stay ignored across exec (a worker may ignore SIGPIPE or SIGINT), and
 // the program should start as it would from a shell. All signals arrive blocked from
-// fork_program, so no worker handler runs here first.
+// fork_program, so no worker handler runs here first. A signal sent to the worker's
+// process group between fork and the child's setpgid (`kill -TERM -<pgid>`, meant for
+// the worker, which then lets the job finish within its grace) is pending here: setting
+// each signal to SIG_IGN first discards it, so the child does not die of it.
 void restore_default_signals() noexcept {
+    struct sigaction ignore_action {};
+    ignore_action.sa_handler = SIG_IGN;
     struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
     for (int number = 1; number < NSIG; ++number) {
-        if (number != SIGKILL && number != SIGSTOP) ::sigaction(number, &default_action, nullptr);
+        if (number == SIGKILL || number == SIGSTOP) continue;
+        ::sigaction(number, &ignore_action, nullptr);
+        ::sigaction(number, &default_action, nullptr);
     }
     sigset_t none;
     ::sigemptyset(&none);

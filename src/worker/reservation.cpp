@@ -85,6 +85,7 @@ Reserver::Call Reserver::take_call(const BatchSettlement& settle, int reserve,
 TakeResult Reserver::adopt_landed(redis::Connection& redis, const std::string& queue,
                                   std::string payload) {
     Call call = take_call({}, 1, {});
+    call.args.emplace_back("no-payloads");  // the reply is discarded: keep it small
     redis.send_eval("take.lua", call.keys, call.args);
     TakeResult result;
     result.kind = TakeResult::Kind::kJob;

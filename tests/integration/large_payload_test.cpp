@@ -175,6 +175,14 @@ TEST_F(LargePayload, FailedSixtyFourMebibyteJobIsStoredOnceInItsFailureRecord) {
     start_worker();
     const std::string big = big_payload("Fail");
     push_and_wait(big);
+    const long peak_kib = status_kib(worker_pid, "VmHWM");
+    std::cout << "[ fc-07    ] failed 64 MiB job: worker VmHWM " << peak_kib / 1024
+              << " MiB (payload " << big.size() / 1024 / 1024 << " MiB)\n";
+    // The payload, its failure record and the command carrying the record: 3x plus the
+    // process's own few MiB (the reply of the take that adopted the job used to bring
+    // the payload back once more: 4x). Limitation: FC-07 asks ~3x for (b) only; holding
+    // the record once less would need the command built without a separate record.
+    EXPECT_LT(peak_kib, 7 * static_cast<long>(big.size() / 1024) / 2);
 
     ASSERT_EQ(server.command({"LLEN", "resque:failed"}), "1");
     const std::string record = server.command({"LINDEX", "resque:failed", "0"});

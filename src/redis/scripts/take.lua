@@ -18,6 +18,9 @@
 -- ARGV[11 .. 10+3F] per failure, in held order: failure list key, record, name for
 --   failed_queues ("" = none)
 -- then per queue to reserve from: raw name, JSON-encoded name
+-- then, optionally, "no-payloads": the caller (adopting a landed job it already has)
+--   discards the reply, so payloads are left out of it (a 64 MiB job would otherwise
+--   come back whole, only to be read and dropped: FC-07)
 --
 -- A job an idle worker's blocking pop moved to its landing list (worker/idle_pop.hpp)
 -- joins the new batch first, paused or not: the worker may be running it already.
@@ -30,6 +33,7 @@ local id = ARGV[1]
 local held = redis.call('HGET', KEYS[2], id)
 local failures = tonumber(ARGV[4])
 local first_queue_arg = 11 + 3 * failures
+local with_payloads = ARGV[first_queue_arg + 2 * (#KEYS - 12)] ~= 'no-payloads'
 
 local function parse(batch)
   local nl = string.find(batch, '\n', 1, true)
@@ -120,7 +124,7 @@ if held then
   local out = {'jobs', token}
   for i = 1, #entries do
     out[#out + 1] = entries[i][1]
-    out[#out + 1] = entries[i][2]
+    out[#out + 1] = with_payloads and entries[i][2] or ''
   end
   return out
 end
@@ -149,7 +153,7 @@ local first_json = nil
 local function add(name, name_json, payload)
   if not first_json then first_json = record(name_json, payload) end
   out[#out + 1] = name
-  out[#out + 1] = payload
+  out[#out + 1] = with_payloads and payload or ''
   parts[#parts + 1] = name .. '\n' .. #payload .. '\n'
   parts[#parts + 1] = payload
 end

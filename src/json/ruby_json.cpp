@@ -767,20 +767,26 @@ nlohmann::json parse(std::string_view text, std::string_view what, std::size_t m
     return builder.take();
 }
 
-bool is_object(std::string_view text, std::size_t max_depth) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos || text[first] != '{') return false;
+namespace {
+
+// Whether `text` is JSON nested at most `max_depth` deep, read without building it.
+bool validates(std::string_view text, std::size_t max_depth) {
     Validator validator(max_depth);
     const LongStrings lifted(text);
     if (!lifted.empty()) return nlohmann::json::sax_parse(lifted.skeleton(), &validator);
     return nlohmann::json::sax_parse(text, &validator);
 }
 
+}  // namespace
+
+bool is_object(std::string_view text, std::size_t max_depth) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || text[first] != '{') return false;
+    return validates(text, max_depth);
+}
+
 bool is_json(std::string_view text) {
-    Validator validator(std::numeric_limits<std::size_t>::max());
-    const LongStrings lifted(text);
-    if (!lifted.empty()) return nlohmann::json::sax_parse(lifted.skeleton(), &validator);
-    return nlohmann::json::sax_parse(text, &validator);
+    return validates(text, std::numeric_limits<std::size_t>::max());
 }
 
 std::string_view raw_member(std::string_view text, std::string_view key) {

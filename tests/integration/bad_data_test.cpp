@@ -38,7 +38,8 @@ TEST_F(BadData, InvalidUtf8AndLoneSurrogatesFailOnceWithValidUtf8Records) {
          R"({"class":"Echo","args":["Zürich","日本","\ud83d\ude00"]})"});
     RunningWorker worker(server, fast_options({"q"}), handlers());
     ASSERT_TRUE(wait_until([&] { return processed() == 3; }));
-    EXPECT_EQ(journal.entries(), std::vector<std::string>{R"(["Zürich","日本","\ud83d\ude00"])"});
+    EXPECT_EQ(journal.entries(),
+              std::vector<std::string>{R"(["Zürich","日本","\ud83d\ude00"])"});
     ASSERT_EQ(cmd({"LLEN", "resque:failed"}), "2");
     for (int i = 0; i < 2; ++i) {
         auto record = json::parse(cmd({"LINDEX", "resque:failed", std::to_string(i)}));

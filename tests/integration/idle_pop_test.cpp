@@ -22,13 +22,7 @@ class IdlePop : public ::testing::Test {
     RedisServer server;
     Journal journal;
 
-    HandlerRegistry echo_handlers() {
-        HandlerRegistry handlers;
-        handlers.add("Echo", [this](const JobContext& ctx) {
-            journal.add(ctx.queue + ":" + std::string(ctx.args_json));
-        });
-        return handlers;
-    }
+    HandlerRegistry echo_handlers() { return test::echo_handlers(journal); }
     std::string cmd(const std::vector<std::string>& argv) { return server.command(argv); }
     // How many clients are blocked in a BLMOVE right now.
     int blocked_pops() {

@@ -18,13 +18,7 @@ class ManyQueues : public ::testing::Test {
  protected:
     Journal journal;
 
-    HandlerRegistry echo_handlers() {
-        HandlerRegistry handlers;
-        handlers.add("Echo", [this](const JobContext& ctx) {
-            journal.add(ctx.queue + ":" + std::string(ctx.args_json));
-        });
-        return handlers;
-    }
+    HandlerRegistry echo_handlers() { return test::echo_handlers(journal); }
     static std::string name(int i) { return fmt::format("q{:04}", i); }
     static void enqueue(const RedisServer& server, const std::vector<QueuedJob>& jobs) {
         Client client(options_for(server));
@@ -62,7 +56,7 @@ TEST_F(ManyQueues, AQueueFoundEmptyEarlierIsTakenAgainBeforeLowerPriorityQueues)
     std::atomic<bool> release{false};
     HandlerRegistry handlers = echo_handlers();
     handlers.add("Hold", [&](const JobContext& ctx) {
-        journal.add(ctx.queue + ":" + std::string(ctx.args_json));
+        journal.record(ctx);
         while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     });
     WorkerOptions options = fast_options({"*"});
@@ -90,13 +84,17 @@ TEST_F(ManyQueues, WithoutNotificationsJobsPushedToAnyQueueLaterStillRun) {
     WorkerOptions options = fast_options({"*"});
     options.idle_poll = std::chrono::milliseconds(50);
     std::vector<QueuedJob> first;
-    for (int i = 0; i < 100; ++i) first.push_back({name(i), Job{"Echo", nlohmann::json::array({i})}});
+    for (int i = 0; i < 100; ++i) {
+        first.push_back({name(i), Job{"Echo", nlohmann::json::array({i})}});
+    }
     enqueue(server, first);
     RunningWorker worker(server, options, echo_handlers());
     ASSERT_TRUE(wait_until([&] { return journal.size() == 100; }, std::chrono::seconds(30)))
         << journal.size() << " of 100 ran";
     std::vector<QueuedJob> later;
-    for (int i = 99; i >= 0; i -= 7) later.push_back({name(i), Job{"Echo", nlohmann::json::array({1000 + i})}});
+    for (int i = 99; i >= 0; i -= 7) {
+        later.push_back({name(i), Job{"Echo", nlohmann::json::array({1000 + i})}});
+    }
     enqueue(server, later);
     ASSERT_TRUE(wait_until([&] { return journal.size() == 100 + later.size(); },
                            std::chrono::seconds(30)));

@@ -104,7 +104,8 @@ TEST_F(Recovery, PrunesByExpiredHeartbeatAndLeavesLiveAndSilentWorkers) {
     cmd({"HSET", "resque:workers:heartbeat", "hostA:111:q", redis_iso(400), "hostB:222:q",
          redis_iso(400), "hostC:333:q", redis_iso(5)});
     cmd({"SET", "resque:worker:hostA:111:q",
-         R"({"queue":"q","run_at":"2026-12-03T12:00:00Z","payload":{"class":"Echo","args":["orphan"]}})"});
+         R"({"queue":"q","run_at":"2026-12-03T12:00:00Z",)"
+         R"("payload":{"class":"Echo","args":["orphan"]}})"});
 
     std::atomic<int> total{0};
     std::thread a([&] { total += prune_dead_workers(options_for(server), RecoveryPolicy::kFail); });
@@ -126,7 +127,8 @@ TEST_F(Recovery, RubyWorkersOrphanedJobIsRequeuedFromItsResqueRecord) {
     cmd({"SADD", "resque:workers", dead});
     cmd({"HSET", "resque:workers:heartbeat", dead, redis_iso(1000)});
     cmd({"SET", "resque:worker:" + dead,
-         R"({"queue":"q","run_at":"2026-12-03T12:00:00Z","payload":{"class":"Big","args":[12345678901234567890,1.0]}})"});
+         R"({"queue":"q","run_at":"2026-12-03T12:00:00Z",)"
+         R"("payload":{"class":"Big","args":[12345678901234567890,1.0]}})"});
     EXPECT_EQ(prune_dead_workers(options_for(server), RecoveryPolicy::kRequeue), 1);
     EXPECT_EQ(cmd({"LINDEX", "resque:queue:q", "0"}),
               R"({"class":"Big","args":[12345678901234567890,1.0]})");
@@ -138,7 +140,9 @@ TEST_F(Recovery, JobAlreadySettledByRubysPrunerIsNotRequeuedAgain) {
     std::string dead = worker::local_hostname() + ":999996:q";
     dead_cpp_worker(dead, "q", R"({"class":"SleepJob","args":[1]})");
     cmd({"RPUSH", "resque:failed",
-         R"({"failed_at":"2026/12/03 12:00:00 UTC","payload":{"class":"SleepJob","args":[1]},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":[],"worker":")" +
+         R"({"failed_at":"2026/12/03 12:00:00 UTC","payload":{"class":"SleepJob","args":[1]},)"
+         R"("exception":"Resque::DirtyExit","error":"Job still being processed",)"
+         R"("backtrace":[],"worker":")" +
              dead + R"(","queue":"q"})"});
     cmd({"SREM", "resque:workers", dead});
     cmd({"DEL", "resque:worker:" + dead, "resque:worker:" + dead + ":started"});
@@ -167,7 +171,8 @@ class BatchRecovery : public Recovery {
         cmd({"HSET", "resque:cpp:inflight:running", dead, "1"});
         if (record_present) {
             cmd({"SET", "resque:worker:" + dead,
-                 R"({"queue":"hi","run_at":"2026-12-03T12:00:00Z","payload":{"class":"A","args":[2]}})"});
+                 R"({"queue":"hi","run_at":"2026-12-03T12:00:00Z",)"
+                 R"("payload":{"class":"A","args":[2]}})"});
         }
     }
     std::string queue(const std::string& name) {

@@ -203,7 +203,8 @@ TEST_F(SchedulerClock, HashArgsAreEnqueuedWithKeysInTheOrderWritten) {
         "schedule.yml");
     ScheduleStore(options()).set(schedule(
         "json_hash",
-        R"({"every":"10s","class":"Marker","queue":"ordered","args":[{"b":1,"a":{"y":2,"x":3}}]})"));
+        R"({"every":"10s","class":"Marker","queue":"ordered",)"
+        R"("args":[{"b":1,"a":{"y":2,"x":3}}]})"));
     const SysSeconds start = parse_time("2030-01-01T00:00:00Z");
     TestClock clock(start);
     RunningScheduler scheduler(options(), scheduler_options(clock, from_yaml));

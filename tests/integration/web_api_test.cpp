@@ -98,7 +98,8 @@ TEST_F(WebApi, OverviewReportsQueuesWithSizesCountersAndWorkingWorkers) {
     run({"SADD", "resque:workers", id});
     run({"SET", "resque:worker:" + id + ":started", "2026-12-03 12:00:00 +0000"});
     run({"SET", "resque:worker:" + id,
-         R"({"queue":"mail","run_at":"2026-12-03T12:00:05Z","payload":{"class":"Mailer","args":[9]}})"});
+         R"({"queue":"mail","run_at":"2026-12-03T12:00:05Z",)"
+         R"("payload":{"class":"Mailer","args":[9]}})"});
 
     const json overview = web().get_json("/api/overview");
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -56,11 +57,20 @@ class Journal {
         std::lock_guard lock(mutex_);
         return entries_.size();
     }
+    /// Records a job as `<queue>:<args JSON>`.
+    void record(const JobContext& job) { add(job.queue + ":" + std::string(job.args_json)); }
 
    private:
     mutable std::mutex mutex_;  // guards entries_
     std::vector<std::string> entries_;
 };
+
+/// Handlers with one class, "Echo", that records each job in `journal`.
+inline HandlerRegistry echo_handlers(Journal& journal) {
+    HandlerRegistry handlers;
+    handlers.add("Echo", [&journal](const JobContext& job) { journal.record(job); });
+    return handlers;
+}
 
 inline WorkerOptions fast_options(std::vector<std::string> queues) {
     WorkerOptions options;

@@ -18,10 +18,7 @@ class WorkerIntegration : public ::testing::Test {
     Journal journal;
 
     HandlerRegistry echo_handlers() {
-        HandlerRegistry handlers;
-        handlers.add("Echo", [this](const JobContext& ctx) {
-            journal.add(ctx.queue + ":" + std::string(ctx.args_json));
-        });
+        HandlerRegistry handlers = test::echo_handlers(journal);
         handlers.add("AlwaysRaise",
                      [](const JobContext&) { throw std::runtime_error("boom: bad input"); });
         return handlers;
@@ -182,7 +179,7 @@ TEST_F(WorkerIntegration, WorkerRecordNamesTheRunningJobInsideAPrefetchedBatch) 
     std::atomic<bool> release{false};
     HandlerRegistry handlers = echo_handlers();
     handlers.add("Block", [&](const JobContext& ctx) {
-        journal.add(ctx.queue + ":" + std::string(ctx.args_json));
+        journal.record(ctx);
         while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     });
     // Batches grow 1, 2, 4: [e1] [e2 e3] [e4 Block e5], so Block runs second in its batch.
@@ -216,7 +213,7 @@ TEST_F(WorkerIntegration, PrefetchOneKeepsStrictPriorityBetweenEveryTwoJobs) {
     std::atomic<bool> release{false};
     HandlerRegistry handlers = echo_handlers();
     handlers.add("Block", [&](const JobContext& ctx) {
-        journal.add(ctx.queue + ":" + std::string(ctx.args_json));
+        journal.record(ctx);
         while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     });
     for (int i = 0; i < 3; ++i) push("low", R"({"class":"Echo","args":["l"]})");
